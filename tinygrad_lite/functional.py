@@ -1,0 +1,95 @@
+"""Losses and activations as functions (import tinygrad_lite.functional as F), PyTorch's names.
+
+All but the squared-error costs are compositions of the engine's ops, with no backward of their
+own; the squared error is one op (SquaredError), as the seed's cost is the hot path of training.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .tensor import Affine, SquaredError, Tensor
+
+
+def _pair(pred: Tensor, target: Any, name: str) -> Tensor:
+    if not isinstance(target, Tensor):
+        target = Tensor(target, dtype=pred.dtype if pred.dtype.kind == "f" else None)
+    if pred.shape != target.shape:
+        raise ValueError(f"{name}: pred has shape {pred.shape} but target has shape {target.shape}")
+    return target
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ Wᵀ + b, with W of shape (out, in) and b of shape (out,)."""
+    if bias is None:
+        return x @ weight.T
+    if x.shape[-1:] != weight.shape[1:] or bias.shape != weight.shape[:1]:
+        raise ValueError(f"linear: input {x.shape}, weight {weight.shape} and bias {bias.shape} "
+                         "do not fit x @ weight.T + bias")
+    return Affine.apply(x, weight, bias,
+                        needs=(x.requires_grad, weight.requires_grad, bias.requires_grad))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return x.sigmoid()
+
+
+def relu(x: Tensor) -> Tensor:
+    return x.relu()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    return x.softmax(axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    return x.log_softmax(axis)
+
+
+def mse_loss(pred: Tensor, target: Any) -> Tensor:
+    """mean((pred - target)²) over all elements (PyTorch's MSELoss, reduction='mean')."""
+    return SquaredError.apply(pred, _pair(pred, target, "mse_loss"), c=1 / max(pred.size, 1))
+
+
+def quadratic_cost(pred: Tensor, target: Any) -> Tensor:
+    """The seed's C = 1/(2n) Σ_x ||y(x) - a(x)||², n = number of rows (examples).
+
+    Its gradient dC/da = (a - y)/n is the mini-batch average of the per-example (a - y) in BP1,
+    so SGD on this cost with learning rate η is the seed's update w -= η/n Σ ∇w.
+    """
+    n = pred.shape[0] if pred.ndim >= 2 else 1
+    return SquaredError.apply(pred, _pair(pred, target, "quadratic_cost"), c=0.5 / max(n, 1))
+
+
+def binary_cross_entropy(pred: Tensor, target: Any) -> Tensor:
+    """mean(-(y ln p + (1 - y) ln(1 - p))), logs clamped at -100 as PyTorch does."""
+    y = _pair(pred, target, "binary_cross_entropy")
+    return -(y * pred.log().clamp(min=-100) + (1 - y) * (1 - pred).log().clamp(min=-100)).mean()
+
+
+def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
+    """mean over rows of -log softmax(logits)[label], for logits (N, C) and int labels (N,)."""
+    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
+    if labels.dtype.kind not in "iu" or labels.shape != logits.shape[:1]:
+        raise ValueError(f"cross_entropy: labels must be integers of shape {logits.shape[:1]}, "
+                         f"got {labels.dtype} of shape {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+        raise ValueError(f"cross_entropy: labels must lie in [0, {logits.shape[1]}), "
+                         f"got {labels.min()}..{labels.max()}")
+    picked = logits.log_softmax(axis=1)[np.arange(len(labels)), labels]
+    return -picked.mean()
+
+
+def one_hot(labels: Any, num_classes: int = 10, dtype: Any = np.float32) -> np.ndarray:
+    """Rows of zeros with a 1 at each label: the seed's desired output y(x)."""
+    labels = np.asarray(labels)
+    out = np.zeros((labels.size, num_classes), dtype)
+    out[np.arange(labels.size), labels.ravel()] = 1
+    return out

@@ -1,0 +1,619 @@
+"""The engine: `Tensor`, its ops (each op's forward and backward side by side), and `backward()`.
+
+An op is a `Function` with two pure numpy functions:
+
+    forward(*arrays, **params) -> out
+    backward(g, out, *arrays, **params) -> one gradient (or None) per input array
+
+`g` is dC/d(out) for the final scalar C. Each gradient has the shape of the broadcast result;
+the engine sums it back to its input's shape in one place (`_unbroadcast`), so no op does.
+Because forward and backward see only arrays and constants, a training step made of them can be
+recorded once and replayed (see `tinygrad_lite.capture`).
+"""
+from __future__ import annotations
+
+import itertools
+import operator
+from typing import Any, Callable
+
+import numpy as np
+
+_grad_enabled = True
+_recorder = None  # a capture.Recorder while a step is being captured, else None
+_next_number = itertools.count().__next__
+_creation_order = operator.attrgetter("_n")
+
+
+def _call(fn: Callable, *args: Any, **params: Any) -> Any:
+    """Run one kernel; while a step is being captured, also record it."""
+    out = fn(*args, **params)
+    if _recorder is not None:
+        _recorder.record(fn, args, params, out)
+    return out
+
+
+class no_grad:
+    """Context manager and decorator under which ops record no graph (like torch.no_grad)."""
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._prev, _grad_enabled = _grad_enabled, False
+
+    def __exit__(self, *exc: Any) -> None:
+        global _grad_enabled
+        _grad_enabled = self._prev
+
+    def __call__(self, fn: Callable) -> Callable:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+# ----------------------------------------------------------------------------------------------
+# Ops. Docstrings give the formula; g is the incoming gradient dC/d(out).
+
+
+class Function:
+    """Base class of every op: subclasses define static `forward` and `backward`."""
+
+    @classmethod
+    def apply(cls, *tensors: "Tensor", **params: Any) -> "Tensor":
+        arrays = [t.data for t in tensors]
+        try:
+            out = cls.forward(*arrays, **params)
+        except ValueError as e:
+            shapes = " and ".join(str(t.shape) for t in tensors)
+            raise ValueError(f"{cls.__name__.lower()}: cannot combine shapes {shapes}: {e}") from None
+        if _recorder is not None:
+            _recorder.record(cls.forward, arrays, params, out)
+        if out.__class__ is not np.ndarray:  # numpy returns scalars for 0-d results
+            out = np.asarray(out)
+        if _grad_enabled:
+            for t in tensors:
+                if t.requires_grad:
+                    return Tensor._make(out, (cls, tensors, params))
+        return Tensor._make(out, None)
+
+
+class Add(Function):
+    """a + b;  da = g,  db = g"""
+    forward = staticmethod(lambda a, b: a + b)
+    backward = staticmethod(lambda g, out, a, b: (g, g))
+
+
+class Sub(Function):
+    """a - b;  da = g,  db = -g"""
+    forward = staticmethod(lambda a, b: a - b)
+    backward = staticmethod(lambda g, out, a, b: (g, -g))
+
+
+class Mul(Function):
+    """a * b;  da = g b,  db = g a"""
+    forward = staticmethod(lambda a, b: a * b)
+    backward = staticmethod(lambda g, out, a, b: (g * b, g * a))
+
+
+class Div(Function):
+    """a / b;  da = g / b,  db = -g a / b² = -g out / b"""
+    forward = staticmethod(lambda a, b: a / b)
+    backward = staticmethod(lambda g, out, a, b: (g / b, -(g * out) / b))
+
+
+class Neg(Function):
+    """-x;  dx = -g"""
+    forward = staticmethod(lambda x: -x)
+    backward = staticmethod(lambda g, out, x: (-g,))
+
+
+class Pow(Function):
+    """x ** p for a constant p;  dx = g p x^(p-1)"""
+
+    @staticmethod
+    def forward(x: np.ndarray, p: float) -> np.ndarray:
+        return x * x if p == 2 else x**p
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, p: float) -> tuple:
+        return (g * (2 * x) if p == 2 else g * p * x ** (p - 1),)
+
+
+class Exp(Function):
+    """e^x;  dx = g e^x = g out"""
+    forward = staticmethod(lambda x: np.exp(x))
+    backward = staticmethod(lambda g, out, x: (g * out,))
+
+
+class Log(Function):
+    """ln x;  dx = g / x"""
+    forward = staticmethod(lambda x: np.log(x))
+    backward = staticmethod(lambda g, out, x: (g / x,))
+
+
+class Sigmoid(Function):
+    """σ(x) = 1 / (1 + e^-x);  dx = g σ(x)(1 - σ(x))  (BP1/BP2's σ'(z))
+
+    e^-x overflows to inf for x below about -88 (float32) or -709 (float64); 1/(1+inf) is then
+    exactly 0, the correct limit, so the overflow warning is silenced rather than the input clipped.
+    """
+
+    @staticmethod
+    def forward(x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return 1 / (1 + np.exp(-x))
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray) -> tuple:
+        return (g * out * (1 - out),)
+
+
+class ReLU(Function):
+    """max(x, 0);  dx = g [x > 0]"""
+    forward = staticmethod(lambda x: np.maximum(x, 0))
+    backward = staticmethod(lambda g, out, x: (g * (x > 0),))
+
+
+class Tanh(Function):
+    """tanh x;  dx = g (1 - tanh² x)"""
+    forward = staticmethod(lambda x: np.tanh(x))
+    backward = staticmethod(lambda g, out, x: (g * (1 - out * out),))
+
+
+class Clamp(Function):
+    """min(max(x, lo), hi);  dx = g where lo <= x <= hi, else 0"""
+
+    @staticmethod
+    def forward(x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, lo: Any, hi: Any) -> tuple:
+        keep = np.ones(x.shape, bool)
+        if lo is not None:
+            keep &= x >= lo
+        if hi is not None:
+            keep &= x <= hi
+        return (g * keep,)
+
+
+class Matmul(Function):
+    """a @ b;  da = g @ bᵀ,  db = aᵀ @ g
+
+    A 1-D operand is a row (for a) or column (for b) vector, as numpy defines matmul; `needs`
+    says which inputs want a gradient, so x @ W skips dC/dx for the data x.
+    """
+
+    @staticmethod
+    def forward(a: np.ndarray, b: np.ndarray, needs: tuple = (True, True)) -> np.ndarray:
+        return a @ b
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, a: np.ndarray, b: np.ndarray,
+                 needs: tuple = (True, True)) -> tuple:
+        if a.ndim == 2 and b.ndim == 2:
+            return (g @ b.T if needs[0] else None, a.T @ g if needs[1] else None)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g[..., None] if b.ndim == 1 else g
+        g2 = g2[..., None, :] if a.ndim == 1 else g2
+        ga = gb = None
+        if needs[0]:
+            ga = g2 @ b2.swapaxes(-1, -2)
+            ga = ga[..., 0, :] if a.ndim == 1 else ga
+        if needs[1]:
+            gb = a2.swapaxes(-1, -2) @ g2
+            gb = gb[..., 0] if b.ndim == 1 else gb
+        return ga, gb
+
+
+class Affine(Function):
+    """x @ Wᵀ + b (nn.Linear's op), W (out, in), b (out,);  dx = g @ W,  dW = gᵀ @ x,  db = Σ_rows g
+
+    x may be one example (in,) or rows (..., in); `needs` says which inputs want a gradient.
+    """
+
+    @staticmethod
+    def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, needs: tuple) -> np.ndarray:
+        return x @ w.T + b
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray,
+                 needs: tuple) -> tuple:
+        if x.ndim != 2:
+            g, x = g.reshape(-1, w.shape[0]), x.reshape(-1, w.shape[1])
+        gx = (g @ w).reshape(out.shape[:-1] + w.shape[1:]) if needs[0] else None
+        return gx, (g.T @ x if needs[1] else None), (g.sum(axis=0) if needs[2] else None)
+
+
+class SquaredError(Function):
+    """c Σ (a - y)²  (c = 1/2n: the seed's quadratic cost; c = 1/size: MSE);
+    da = 2c g (a - y),  dy = -da"""
+
+    @staticmethod
+    def forward(a: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
+        d = a - y
+        return np.vdot(d, d) * c if d.dtype.kind == "f" else (d * d).sum() * c
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, a: np.ndarray, y: np.ndarray, c: float) -> tuple:
+        da = (a - y) * (2 * c * g)
+        return da, -da
+
+
+class Sum(Function):
+    """Σ x over `axis`;  dx = g broadcast back over the summed axes"""
+
+    @staticmethod
+    def forward(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, axis: Any, keepdims: bool) -> tuple:
+        if axis is not None and not keepdims:
+            g = np.expand_dims(g, axis)
+        dx = np.empty(x.shape, g.dtype)
+        dx[...] = g
+        return (dx,)
+
+
+class Reshape(Function):
+    """x viewed with a new shape;  dx = g reshaped back"""
+    forward = staticmethod(lambda x, shape: x.reshape(shape))
+    backward = staticmethod(lambda g, out, x, shape: (g.reshape(x.shape),))
+
+
+class Permute(Function):
+    """x with its axes reordered;  dx = g with the inverse order"""
+    forward = staticmethod(lambda x, axes: x.transpose(axes))
+    backward = staticmethod(lambda g, out, x, axes: (g.transpose(np.argsort(axes)),))
+
+
+class GetItem(Function):
+    """x[index];  dx = g scattered into zeros at index (repeated indices add up)"""
+
+    @staticmethod
+    def forward(x: np.ndarray, index: Any) -> np.ndarray:
+        return x[index]
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, index: Any) -> tuple:
+        dx = np.zeros(x.shape, np.result_type(x, g))
+        np.add.at(dx, index, g)
+        return (dx,)
+
+
+class LogSoftmax(Function):
+    """x - log Σ e^x along axis, computed as s - log Σ e^s with s = x - max x (stable);
+    dx = g - softmax(x) Σ g"""
+
+    @staticmethod
+    def forward(x: np.ndarray, axis: int) -> np.ndarray:
+        s = x - x.max(axis=axis, keepdims=True)
+        return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, axis: int) -> tuple:
+        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+
+# ----------------------------------------------------------------------------------------------
+# The engine's two helpers: sum a gradient back to its input's shape, and store a leaf's gradient.
+
+
+def _unbroadcast(g: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """Sum g over the axes broadcasting added or stretched, so it has `shape`; cast to dtype."""
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    assert g.shape == shape, f"gradient of shape {g.shape} cannot be reduced to {shape}"
+    return g.astype(dtype, copy=False)
+
+
+def _store_grad(t: "Tensor", g: np.ndarray, copy: bool) -> None:
+    """t.grad += g for a leaf (accumulating, as PyTorch's leaves do)."""
+    if t.grad is None:
+        t.grad = np.array(g) if copy else g
+    else:
+        t.grad = t.grad + g
+
+
+class _Freed(Function):
+    """Marks a node whose graph was freed by backward()."""
+
+    @staticmethod
+    def backward(*args: Any, **params: Any) -> tuple:
+        raise RuntimeError(
+            "trying to backward through the graph a second time: backward() frees the graph; "
+            "call backward(retain_graph=True) the first time to keep it")
+
+
+
+def _toposort(root: "Tensor") -> list:
+    """The nodes that require grad behind root, outputs before inputs. Every tensor is numbered
+    as it is made, after its inputs, so sorting by that number (descending) is a topological
+    order; the walk is a loop over a stack (no recursion limit)."""
+    nodes, stack = {id(root): root}, [root]
+    while stack:
+        ctx = stack.pop()._ctx
+        if ctx is not None:
+            for p in ctx[1]:
+                if p.requires_grad and id(p) not in nodes:
+                    nodes[id(p)] = p
+                    stack.append(p)
+    return sorted(nodes.values(), key=_creation_order, reverse=True)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        arr = data if dtype is None else data.astype(dtype, copy=False)
+    else:
+        native = not isinstance(data, np.generic)
+        try:
+            arr = np.asarray(data, dtype=dtype)
+        except ValueError as e:
+            raise ValueError(f"Tensor: cannot make an array of {type(data).__name__}: {e}") from None
+        if native and dtype is None and arr.dtype == np.float64:
+            arr = arr.astype(np.float32)  # Python floats become float32, PyTorch's default
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"Tensor: data must be numeric (float, int or bool), got dtype {arr.dtype}")
+    return arr
+
+
+def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tuple:
+    """numpy's (axis, keepdims) from either spelling; PyTorch's (dim, keepdim) win if given."""
+    return (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
+
+    `data` is the numpy array (a numpy array given is wrapped, not copied); `grad` is dC/d(data)
+    after `C.backward()`, of the same shape and dtype, or None. Python floats and lists become
+    float32, PyTorch's default; integer data (labels) is allowed but cannot require grad.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_n")
+    __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__, giving a Tensor
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        self.data = _as_array(data, dtype)
+        self.grad: np.ndarray | None = None
+        self._ctx = None  # (Function, input tensors, params) for a result of an op
+        self._n = _next_number()  # creation order, which backward sorts by
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_()
+
+    @staticmethod
+    def _make(data: np.ndarray, ctx: tuple | None) -> "Tensor":
+        t = Tensor.__new__(Tensor)
+        t.data, t.grad, t._ctx, t.requires_grad = data, None, ctx, ctx is not None
+        t._n = _next_number()
+        return t
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only float tensors can require grad, this one is {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # --- what it is ---------------------------------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    is_leaf = property(lambda self: self._ctx is None)
+
+    @property
+    def grad_fn(self) -> type | None:
+        """The op that made this tensor (None for a leaf)."""
+        ctx = self._ctx
+        return None if ctx is None else ctx[2]["op"] if ctx[0] is _Freed else ctx[0]
+
+    def numpy(self) -> np.ndarray:
+        if _recorder is not None:
+            _recorder.refuse("numpy()")
+        return self.data
+
+    def item(self) -> float | int | bool:
+        if _recorder is not None:
+            _recorder.refuse("item()")
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.numpy() if dtype is None else self.numpy().astype(dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=50)
+        extra = f", dtype={self.dtype}"
+        if self._ctx is not None:
+            extra += f", grad_fn=<{self.grad_fn.__name__}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph."""
+        return Tensor._make(self.data, None)
+
+    # --- ops ------------------------------------------------------------------------------------
+    def _other(self, x: Any) -> "Tensor":
+        if isinstance(x, Tensor):
+            return x
+        if isinstance(x, (bool, int, float)):
+            return Tensor._make(np.asarray(x, np.result_type(self.data, x)), None)
+        if isinstance(x, (np.ndarray, np.generic, list, tuple)):
+            return Tensor(x, dtype=self.dtype if isinstance(x, (list, tuple)) else None)
+        raise TypeError(f"unsupported operand type for a Tensor op: {type(x).__name__}")
+
+    def __add__(self, x: Any) -> "Tensor": return Add.apply(self, self._other(x))
+    def __radd__(self, x: Any) -> "Tensor": return Add.apply(self._other(x), self)
+    def __sub__(self, x: Any) -> "Tensor": return Sub.apply(self, self._other(x))
+    def __rsub__(self, x: Any) -> "Tensor": return Sub.apply(self._other(x), self)
+    def __mul__(self, x: Any) -> "Tensor": return Mul.apply(self, self._other(x))
+    def __rmul__(self, x: Any) -> "Tensor": return Mul.apply(self._other(x), self)
+    def __truediv__(self, x: Any) -> "Tensor": return Div.apply(self, self._other(x))
+    def __rtruediv__(self, x: Any) -> "Tensor": return Div.apply(self._other(x), self)
+    def __neg__(self) -> "Tensor": return Neg.apply(self)
+    def __matmul__(self, x: Any) -> "Tensor": return self.matmul(x)
+    def __rmatmul__(self, x: Any) -> "Tensor": return self._other(x).matmul(self)
+
+    def matmul(self, x: Any) -> "Tensor":
+        x = self._other(x)
+        if self.ndim == 0 or x.ndim == 0:
+            raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
+                             f"{self.shape} and {x.shape}")
+        return Matmul.apply(self, x, needs=(self.requires_grad, x.requires_grad))
+
+    def __pow__(self, p: Any) -> "Tensor":
+        if isinstance(p, Tensor) or not isinstance(p, (int, float, np.integer, np.floating)):
+            raise TypeError(f"Tensor ** p needs a constant number p, got {type(p).__name__}; "
+                            "for a tensor exponent write (log(x) * p).exp()")
+        return Pow.apply(self, p=float(p) if isinstance(p, np.floating) else p)
+
+    def exp(self) -> "Tensor": return Exp.apply(self)
+    def log(self) -> "Tensor": return Log.apply(self)
+    def sigmoid(self) -> "Tensor": return Sigmoid.apply(self)
+    def relu(self) -> "Tensor": return ReLU.apply(self)
+    def tanh(self) -> "Tensor": return Tanh.apply(self)
+    def sqrt(self) -> "Tensor": return self**0.5
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":
+        if min is None and max is None:
+            raise ValueError("clamp: give min, max or both")
+        return Clamp.apply(self, lo=min, hi=max)
+
+    def sum(self, axis: int | tuple | None = None, keepdims: bool = False, *,
+            dim: int | tuple | None = None, keepdim: bool | None = None) -> "Tensor":
+        """Σ over axis (all axes by default); PyTorch's dim/keepdim are accepted too."""
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        return Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: int | tuple | None = None, keepdims: bool = False, *,
+             dim: int | tuple | None = None, keepdim: bool | None = None) -> "Tensor":
+        """Σ x / (number of elements summed)."""
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        out = self.sum(axis, keepdims)
+        return out * (out.size / self.size if self.size else np.nan)
+
+    def reshape(self, *shape: Any) -> "Tensor":
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return Reshape.apply(self, shape=shape)
+
+    def permute(self, *axes: int) -> "Tensor":
+        return Permute.apply(self, axes=tuple(a % max(self.ndim, 1) for a in axes))
+
+    def transpose(self, dim0: int | None = None, dim1: int | None = None) -> "Tensor":
+        """No arguments: reverse the axes (numpy's .T); two: swap those axes (PyTorch's)."""
+        axes = list(range(self.ndim))
+        if dim0 is None and dim1 is None:
+            axes.reverse()
+        elif dim0 is None or dim1 is None:
+            raise ValueError("transpose takes no dimensions or two")
+        else:
+            axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return Permute.apply(self, axes=tuple(axes))
+
+    T = property(transpose)
+
+    def __getitem__(self, index: Any) -> "Tensor":
+        unwrap = lambda i: i.data if isinstance(i, Tensor) else i  # noqa: E731
+        index = tuple(map(unwrap, index)) if isinstance(index, tuple) else unwrap(index)
+        return GetItem.apply(self, index=index)
+
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
+        return LogSoftmax.apply(self, axis=axis if dim is None else dim)
+
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
+        """e^x / Σ e^x along axis, as exp(log_softmax(x))."""
+        return self.log_softmax(axis if dim is None else dim).exp()
+
+    def argmax(self, axis: int | None = None) -> "Tensor":
+        """Index of the largest value (no gradient)."""
+        return Tensor._make(np.asarray(self.data.argmax(axis=axis)), None)
+
+    # --- reverse mode --------------------------------------------------------------------------
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate dC/dt into t.grad for every leaf t that requires grad, C being this tensor.
+
+        Walks the graph once in reverse topological order. A non-scalar output needs `gradient`
+        (dC/d self). The graph is freed afterwards unless `retain_graph=True`.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad and has no graph")
+        if gradient is None:
+            if self.size != 1:
+                raise RuntimeError(f"backward: the output has shape {self.shape}; a non-scalar "
+                                   "output needs gradient= (an array of that shape)")
+            seed = _call(np.ones_like, self.data)
+        else:
+            seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient,
+                            dtype=self.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(f"backward: gradient has shape {seed.shape}, output has "
+                                 f"shape {self.shape}")
+        topo = _toposort(self)
+        grads, handed_out = {id(self): seed}, set()
+        for node in topo:
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._ctx is None:  # a leaf: store the gradient, copying any array seen before
+                base = id(g if g.base is None else g.base)
+                copy = base in handed_out or not g.flags.writeable or g.ndim == 0
+                handed_out.add(base)
+                if _recorder is None and node.grad is None and not copy:
+                    node.grad = g  # the common case of _store_grad, inlined for speed
+                else:
+                    _call(_store_grad, node, g, copy)
+                continue
+            fn, parents, params = node._ctx
+            arrays = [p.data for p in parents]
+            pgs = fn.backward(g, node.data, *arrays, **params)
+            if _recorder is not None:
+                _recorder.record(fn.backward, [g, node.data, *arrays], params, pgs)
+            for p, pg in zip(parents, pgs):
+                if pg is None or not p.requires_grad:
+                    continue
+                d = p.data
+                if pg.shape != d.shape or pg.dtype != d.dtype:
+                    pg = _call(_unbroadcast, pg, d.shape, d.dtype)
+                key = id(p)
+                grads[key] = pg if key not in grads else _call(np.add, grads[key], pg)
+        if not retain_graph:
+            for node in topo:
+                if node._ctx is not None:
+                    node._ctx = (_Freed, (), {"op": node._ctx[0]})
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """Tensor(data, ...), under PyTorch's lower-case name."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
