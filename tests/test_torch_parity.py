@@ -70,3 +70,62 @@ def test_losses_match_torch(loss):
     b.backward()
     np.testing.assert_allclose(a.item(), b.item(), rtol=1e-10)
     np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def torch_twin(model):
+    """torch Sequential(Linear, Sigmoid, ...) loaded from a DigitNet's state_dict."""
+    layers = []
+    for n_in, n_out in zip(model.sizes[:-1], model.sizes[1:]):
+        layers += [torch.nn.Linear(n_in, n_out).double(), torch.nn.Sigmoid()]
+    twin = torch.nn.Sequential(*layers)
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+    return twin
+
+
+@pytest.mark.parametrize("make_opts", [
+    lambda p, q: (optim_mod().SGD(p, lr=0.5, momentum=0.9, weight_decay=1e-3),
+                  torch.optim.SGD(q, lr=0.5, momentum=0.9, weight_decay=1e-3)),
+    lambda p, q: (optim_mod().SGD(p, lr=0.5, momentum=0.8, nesterov=True),
+                  torch.optim.SGD(q, lr=0.5, momentum=0.8, nesterov=True)),
+    lambda p, q: (optim_mod().Adam(p, lr=0.01, weight_decay=1e-2),
+                  torch.optim.Adam(q, lr=0.01, weight_decay=1e-2)),
+])
+def test_digitnet_training_steps_match_torch(make_opts):
+    from models import DigitNet
+    model = DigitNet((784, 30, 10), dtype=np.float64, seed=0)
+    twin = torch_twin(model)
+    ours, theirs = make_opts(model.parameters(), list(twin.parameters()))
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        X, Y = rng.uniform(size=(10, 784)), F.one_hot(rng.integers(0, 10, 10), 10, np.float64)
+        ours.zero_grad()
+        F.quadratic_cost(model(Tensor(X)), Y).backward()
+        ours.step()
+        theirs.zero_grad()
+        (((twin(torch.from_numpy(X)) - torch.from_numpy(Y)) ** 2).sum() / 20).backward()
+        theirs.step()
+    for (name, p), q in zip(model.named_parameters(), twin.parameters()):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
+
+
+def optim_mod():
+    from tinygrad_lite import optim
+    return optim
+
+
+@pytest.mark.parametrize("sizes", [[784, 30, 10], [100, 50, 20, 10]])
+def test_handwritten_backprop_matches_torch_autograd(sizes):
+    from models import NeuralNetwork
+    net = NeuralNetwork(sizes, seed=1)
+    rng = np.random.default_rng(2)
+    x, y = rng.uniform(size=(sizes[0], 1)), np.eye(sizes[-1])[:, [3]]
+    nb, nw = net.backprop(x, y)
+    ws = [torch.tensor(w, requires_grad=True) for w in net.weights]
+    bs = [torch.tensor(b, requires_grad=True) for b in net.biases]
+    a = torch.from_numpy(x)
+    for w, b in zip(ws, bs):
+        a = torch.sigmoid(w @ a + b)
+    (0.5 * ((a - torch.from_numpy(y)) ** 2).sum()).backward()
+    for ours, theirs in zip(nw + nb, ws + bs):
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-10, atol=1e-14)

@@ -62,8 +62,8 @@ def load(path: str | os.PathLike, with_metadata: bool = False) -> Any:
         raise CheckpointError(f"{path} is not a valid checkpoint: {e}") from None
     meta = arrays.pop(_META, None)
     for name, arr in arrays.items():
-        if arr.dtype.kind not in "fiub":
-            raise CheckpointError(f"{path}: entry {name!r} has non-numeric dtype {arr.dtype}")
+        if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "fiub":
+            raise CheckpointError(f"{path}: entry {name!r} is not a numeric array")
     if not with_metadata:
         return arrays
     try:
