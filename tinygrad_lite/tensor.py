@@ -71,14 +71,14 @@ class Function:
         except ValueError as e:
             shapes = " and ".join(str(t.shape) for t in tensors)
             raise ValueError(f"{cls.__name__.lower()}: cannot combine shapes {shapes}: {e}") from None
-        if _recorder is not None:
-            _recorder.record(cls.forward, arrays, params, out)
         if out.__class__ is not np.ndarray:  # numpy returns scalars for 0-d results
             out = np.asarray(out)
+        if _recorder is not None:
+            _recorder.record(cls.forward, arrays, params, out)
         if _grad_enabled:
             for t in tensors:
                 if t.requires_grad:
-                    return Tensor._make(out, (cls, tensors, params))
+                    return Tensor._make(out, (cls, tensors, arrays, params))
         return Tensor._make(out, None)
 
 
@@ -355,11 +355,17 @@ def _toposort(root: "Tensor") -> list:
 # ----------------------------------------------------------------------------------------------
 
 
+def _astype(data: np.ndarray, dtype: Any) -> np.ndarray:
+    return data.astype(dtype)
+
+
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, np.ndarray):
-        arr = data if dtype is None else data.astype(dtype, copy=False)
+        if _recorder is not None:
+            _recorder.check_new_array(data)
+        arr = data if dtype is None or data.dtype == dtype else _call(_astype, data, dtype)
     else:
         native = not isinstance(data, np.generic)
         try:
@@ -392,7 +398,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data = _as_array(data, dtype)
         self.grad: np.ndarray | None = None
-        self._ctx = None  # (Function, input tensors, params) for a result of an op
+        self._ctx = None  # (Function, input tensors, their arrays, params) for an op's result
         self._n = _next_number()  # creation order, which backward sorts by
         self.requires_grad = False
         if requires_grad:
@@ -422,7 +428,7 @@ class Tensor:
     def grad_fn(self) -> type | None:
         """The op that made this tensor (None for a leaf)."""
         ctx = self._ctx
-        return None if ctx is None else ctx[2]["op"] if ctx[0] is _Freed else ctx[0]
+        return None if ctx is None else ctx[3]["op"] if ctx[0] is _Freed else ctx[0]
 
     def numpy(self) -> np.ndarray:
         if _recorder is not None:
@@ -595,15 +601,13 @@ class Tensor:
                 else:
                     _call(_store_grad, node, g, copy)
                 continue
-            fn, parents, params = node._ctx
-            arrays = [p.data for p in parents]
+            fn, parents, arrays, params = node._ctx
             pgs = fn.backward(g, node.data, *arrays, **params)
             if _recorder is not None:
                 _recorder.record(fn.backward, [g, node.data, *arrays], params, pgs)
-            for p, pg in zip(parents, pgs):
+            for p, d, pg in zip(parents, arrays, pgs):
                 if pg is None or not p.requires_grad:
                     continue
-                d = p.data
                 if pg.shape != d.shape or pg.dtype != d.dtype:
                     pg = _call(_unbroadcast, pg, d.shape, d.dtype)
                 key = id(p)
@@ -611,9 +615,4 @@ class Tensor:
         if not retain_graph:
             for node in topo:
                 if node._ctx is not None:
-                    node._ctx = (_Freed, (), {"op": node._ctx[0]})
-
-
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """Tensor(data, ...), under PyTorch's lower-case name."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+                    node._ctx = (_Freed, (), (), {"op": node._ctx[0]})

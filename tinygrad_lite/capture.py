@@ -1,0 +1,164 @@
+"""Capture and replay: record one training step once, then run it as straight-line numpy code.
+
+    step = capture(train_step)        # train_step(x, y): forward, cost, zero_grad, backward, step
+    for x, y in batches:
+        loss = step(x, y)             # first call: runs eagerly and records; later: replays
+
+While the first call runs, every kernel the engine executes (each op's forward and backward,
+the engine's gradient sums, the optimizer's update) is recorded with the arrays it read and
+wrote. The record becomes a Python function of the inputs, one line per kernel, with no graph
+building, no topological sort and no Tensor objects; `step.source` shows it. Replaying calls the
+very same numpy functions in the very same order, so parameters come out bit-identical to the
+eager loop.
+
+What cannot be captured is refused with CaptureError, never replayed wrongly:
+- a batch of another shape or dtype than the captured one (run that batch eagerly);
+- a step whose graph depends on the data: reading values with .item(), float(), bool() or
+  .numpy() during capture, or building a Tensor from an array computed outside the engine's
+  ops (pass such arrays as inputs instead).
+Replay assumes parameters are changed in place (as the optimizers and load_state_dict do).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from . import tensor as engine
+from .tensor import Tensor
+
+
+class CaptureError(RuntimeError):
+    """A step cannot be captured, or a replay was asked for inputs it was not captured for."""
+
+
+class Recorder:
+    """Collects (function, args, params, result) for every kernel run during capture."""
+
+    def __init__(self, inputs: list[np.ndarray]) -> None:
+        self.calls: list[tuple] = []
+        self.inputs = inputs
+        self.produced = {id(a) for a in inputs}
+
+    def record(self, fn: Callable, args: Any, params: dict, out: Any) -> None:
+        self.calls.append((fn, tuple(args), dict(params), out))
+        for o in (out if isinstance(out, tuple) else (out,)):
+            self.produced.add(id(o))
+
+    def refuse(self, what: str) -> None:
+        raise CaptureError(f"{what} reads a tensor's values while a step is being captured: the "
+                           "step could depend on the data, so it cannot be replayed; run it "
+                           "eagerly")
+
+    def check_new_array(self, arr: np.ndarray) -> None:
+        if id(arr) not in self.produced:
+            raise CaptureError(
+                f"a Tensor was built from an array of shape {arr.shape} made outside the "
+                "engine's ops while capturing; it may depend on the data, so pass it to the "
+                "captured function as an input")
+
+
+def _is_literal(obj: Any) -> bool:
+    """Python constants whose repr reads back as the same value."""
+    if obj is None or type(obj) in (bool, int, float, str):
+        return obj == obj and obj not in (float("inf"), float("-inf"))  # not nan or inf
+    return type(obj) is tuple and all(_is_literal(o) for o in obj)
+
+
+def _codegen(rec: Recorder, result: Any) -> tuple[str, dict]:
+    """Python source for the recorded calls, and the namespace of constants it refers to."""
+    names: dict[int, str] = {id(a): f"x{i}" for i, a in enumerate(rec.inputs)}
+    namespace: dict[str, Any] = {}
+    constants: dict[int, str] = {}
+
+    def const(obj: Any) -> str:
+        if _is_literal(obj):
+            return repr(obj)
+        if id(obj) not in constants:
+            label = getattr(obj, "__qualname__", "").replace(".", "_").replace("<", "").replace(
+                ">", "").lstrip("_") if callable(obj) else ""
+            constants[id(obj)] = f"{label or 'c'}_{len(constants)}"
+            namespace[constants[id(obj)]] = obj
+        return constants[id(obj)]
+
+    def ref(obj: Any) -> str:
+        if isinstance(obj, (np.ndarray, np.generic)) and id(obj) in names:
+            return names[id(obj)]
+        if isinstance(obj, tuple) and any(isinstance(o, (np.ndarray, np.generic)) for o in obj):
+            return "(" + "".join(ref(o) + ", " for o in obj) + ")"
+        return const(obj)
+
+    lines = []
+    for fn, args, params, out in rec.calls:
+        call = ", ".join([ref(a) for a in args] + [f"{k}={ref(v)}" for k, v in params.items()])
+        outs = out if isinstance(out, tuple) else (out,)
+        targets = []
+        for o in outs:
+            if isinstance(o, (np.ndarray, np.generic)):
+                names.setdefault(id(o), f"v{len(names)}")
+                targets.append(names[id(o)])
+            else:
+                targets.append("_")
+        lhs = ", ".join(targets) + ("," if isinstance(out, tuple) and len(outs) == 1 else "")
+        lines.append(f"    {lhs} = {const(fn)}({call})")
+    ret = (ref(result.data) if isinstance(result, Tensor) else
+           "(" + ", ".join(ref(r.data) for r in result) + ",)" if isinstance(result, tuple)
+           else "None")
+    args = ", ".join(f"x{i}" for i in range(len(rec.inputs)))
+    source = f"def step({args}):\n" + "\n".join(lines) + f"\n    return {ret}\n"
+    return source, namespace
+
+
+class CapturedStep:
+    """A function captured on its first call and replayed after; see the module docstring."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.source: str | None = None
+        self._replay: Callable | None = None
+        self._signature: list[tuple] | None = None
+        self._result_kind: Any = None
+
+    def __call__(self, *inputs: Any) -> Any:
+        arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
+        signature = [(a.shape, a.dtype) for a in arrays]
+        if self._replay is None:
+            return self._capture(arrays, signature)
+        if signature != self._signature:
+            raise CaptureError(f"this step was captured for inputs {self._describe(self._signature)}"
+                               f", got {self._describe(signature)}; run this batch eagerly")
+        out = self._replay(*arrays)
+        if self._result_kind is Tensor:
+            return Tensor._make(np.asarray(out), None)
+        if self._result_kind is tuple:
+            return tuple(Tensor._make(np.asarray(o), None) for o in out)
+        return None
+
+    @staticmethod
+    def _describe(signature: list[tuple]) -> str:
+        return ", ".join(f"{shape} {dtype}" for shape, dtype in signature)
+
+    def _capture(self, arrays: list[np.ndarray], signature: list[tuple]) -> Any:
+        if engine._recorder is not None:
+            raise CaptureError("capture cannot be nested")
+        rec = Recorder(arrays)
+        engine._recorder = rec
+        try:
+            result = self.fn(*[Tensor._make(a, None) for a in arrays])
+        finally:
+            engine._recorder = None
+        if not (result is None or isinstance(result, Tensor) or
+                (isinstance(result, tuple) and all(isinstance(r, Tensor) for r in result))):
+            raise CaptureError("a captured function must return a Tensor, a tuple of Tensors, "
+                               f"or None; got {type(result).__name__}")
+        self.source, namespace = _codegen(rec, result)
+        exec(compile(self.source, f"<captured {getattr(self.fn, '__name__', 'step')}>", "exec"),
+             namespace)
+        self._replay, self._signature = namespace["step"], signature
+        self._result_kind = type(result) if result is not None else None
+        return result
+
+
+def capture(fn: Callable[..., Any]) -> CapturedStep:
+    """Wrap a training step so it is recorded on its first call and replayed after."""
+    return CapturedStep(fn)
