@@ -19,7 +19,7 @@ class DigitNet(nn.Sequential):
     """
 
     def __init__(self, sizes: Sequence[int] = (784, 30, 10), dtype: Any = np.float32,
-                 init: str = "standard", seed: int | None = None) -> None:
+                 init: str = "standard", seed: Any = None) -> None:
         if len(sizes) < 2:
             raise ValueError(f"DigitNet needs at least two layer sizes, got {sizes}")
         rng = np.random.default_rng(seed)

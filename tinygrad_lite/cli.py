@@ -1,24 +1,242 @@
-"""The `tinygrad-lite` command line."""
+"""tinygrad-lite: train the seed's digit network on MNIST, evaluate it, and look inside."""
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import time
+from typing import Any, Callable
+
+import numpy as np
 
 from . import __version__
+
+SEED_RECIPE = "784-30-10 sigmoid, quadratic cost, N(0,1) init, SGD batch 10, lr 3.0, 30 epochs"
+
+
+class CommandError(Exception):
+    """A problem to report in one line, without a traceback."""
+
+
+# --- argument types: each rejects a bad value with a one-line message ------------------------
+
+def _number(kind: Callable, low: float, strict: bool = False) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"must be {'>' if strict else '>='} {low}, got {text}")
+        return value
+    return parse
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sizes are comma-separated integers, got {text!r}") from None
+    if len(sizes) < 2 or sizes[0] != 784 or sizes[-1] != 10 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"sizes must start at 784 (28x28 pixels) and end at 10 (digits), with positive "
+            f"hidden layers, e.g. 784,30,10; got {text}")
+    return sizes
+
+
+def _network_args(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--sizes", type=_sizes, help="layer sizes (default 784,30,10)")
+    group.add_argument("--hidden", type=_number(int, 1), help="one hidden layer of N neurons")
+
+
+def _resolve_sizes(args: argparse.Namespace) -> list[int]:
+    if args.sizes:
+        return args.sizes
+    return [784, args.hidden if args.hidden else 30, 10]
+
+
+def _data_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="folder with the four MNIST IDX files (.gz or raw); "
+                   "default: $TINYGRAD_LITE_DATA, else the copy bundled with the package")
+    p.add_argument("--download", action="store_true",
+                   help="fetch MNIST into the cache folder (or --data-dir) if missing")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinygrad-lite", description=__doc__)
     parser.add_argument("--version", action="version", version=f"tinygrad-lite {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train the digit network on MNIST",
+                       description=f"Train on MNIST. Defaults are the seed's recipe: {SEED_RECIPE}.")
+    _network_args(p)
+    p.add_argument("--epochs", type=_number(int, 0), default=30)
+    p.add_argument("--batch-size", type=_number(int, 1), default=10)
+    p.add_argument("--lr", type=_number(float, 0, strict=True), default=3.0, help="learning rate")
+    p.add_argument("--cost", choices=["quadratic", "cross-entropy"], default="quadratic")
+    p.add_argument("--init", choices=["standard", "scaled", "default"], default="standard",
+                   help="standard: N(0,1) (the seed); scaled: N(0,1/n_in) weights; "
+                        "default: PyTorch's uniform")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    p.add_argument("--momentum", type=_number(float, 0), default=0.0)
+    p.add_argument("--weight-decay", type=_number(float, 0), default=0.0,
+                   help="L2 penalty λ: each step adds λ·w to the weights' gradient")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--seed", type=int, default=None, help="for the initial weights and shuffling")
+    p.add_argument("--limit", type=_number(int, 1), help="train on the first N images only")
+    p.add_argument("--eager", action="store_true",
+                   help="run every step eagerly instead of capturing and replaying it")
+    p.add_argument("--save", metavar="PATH", help="write a checkpoint (.npz) when done")
+    p.add_argument("--plot", metavar="PATH", help="write learning curves to PATH (.png) and, "
+                   "beside it, misclassified digits and hidden weights (needs matplotlib)")
+    _data_arg(p)
+
+    p = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint")
+    p.add_argument("checkpoint")
+    _data_arg(p)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command is None:
-        build_parser().print_help()
+# --- commands ------------------------------------------------------------------------------
+
+def _load_data(args: argparse.Namespace):
+    from .data import load_mnist
+    return load_mnist(args.data_dir, download=args.download)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from models import DigitNet
+
+    from . import optim, save
+    from .train import fit
+
+    plot = None
+    if args.plot:
+        try:
+            from . import plot
+        except ImportError:
+            print("note: --plot needs matplotlib (pip install 'tinygrad_lite[plot]'); "
+                  "training without plots", file=sys.stderr)
+    if args.save:
+        folder = os.path.dirname(os.path.abspath(args.save))
+        if not os.path.isdir(folder):
+            raise CommandError(f"cannot save to {args.save}: folder {folder} does not exist")
+    sizes = _resolve_sizes(args)
+    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+    data = _load_data(args)
+    images, labels = data.train_images, data.train_labels
+    if args.limit:
+        images, labels = images[:args.limit], labels[:args.limit]
+    dtype = np.dtype(args.dtype)
+    init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)  # independent streams
+    model = DigitNet(sizes, dtype=dtype, init=args.init, seed=init_seed)
+    if args.optimizer == "sgd":
+        opt = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
+                        weight_decay=args.weight_decay)
+    else:
+        if args.momentum:
+            raise CommandError("--momentum applies to --optimizer sgd; Adam has betas instead")
+        opt = optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    print(f"tinygrad-lite {__version__}: {'-'.join(map(str, sizes))} sigmoid, {args.cost} cost, "
+          f"{args.init} init, {args.optimizer} lr {args.lr:g}"
+          + (f" momentum {args.momentum:g}" if args.momentum else "")
+          + (f" weight decay {args.weight_decay:g}" if args.weight_decay else "")
+          + f", batch {args.batch_size}, {args.epochs} epochs, {len(images)} training images, "
+          f"{args.dtype}, seed {seed}", flush=True)
+    start = time.perf_counter()
+    history = fit(model, images, labels, opt, epochs=args.epochs, batch_size=args.batch_size,
+                  cost=args.cost, test=(data.test_images, data.test_labels), seed=shuffle_seed,
+                  use_capture=not args.eager, log=lambda line: print(line, flush=True))
+    elapsed = time.perf_counter() - start
+    if history:
+        best = max(history, key=lambda r: r["correct"])
+        last = history[-1]
+        print(f"final: {last['correct']} / {last['total']} ({100 * last['accuracy']:.2f}%), "
+              f"best {best['correct']} at epoch {best['epoch']}, "
+              f"{elapsed:.1f}s in all ({sum(r['seconds'] for r in history):.1f}s training)")
+    if args.save:
+        meta = {"format": "tinygrad_lite.DigitNet", "version": __version__, "sizes": sizes,
+                "dtype": args.dtype, "cost": args.cost, "init": args.init,
+                "optimizer": args.optimizer, "lr": args.lr, "momentum": args.momentum,
+                "weight_decay": args.weight_decay, "batch_size": args.batch_size,
+                "epochs": args.epochs, "seed": seed, "history": history}
+        save(model.state_dict(), args.save, metadata=meta)
+        print(f"saved {args.save}")
+    if plot is not None:
+        written = plot.training_report(args.plot, history, model, data.test_images,
+                                       data.test_labels)
+        print("plots: " + ", ".join(written))
     return 0
+
+
+def load_digitnet(path: str):
+    """A DigitNet and its recipe from a checkpoint written by `train --save`."""
+    from models import DigitNet
+
+    from .serialization import CheckpointError, load
+    state, meta = load(path, with_metadata=True)
+    sizes, dtype = meta.get("sizes"), meta.get("dtype", "float32")
+    if (not isinstance(sizes, list) or len(sizes) < 2 or
+            not all(isinstance(n, int) and n > 0 for n in sizes) or
+            dtype not in ("float32", "float64")):
+        raise CheckpointError(f"{path}: no valid architecture recorded (sizes {sizes!r}, dtype "
+                              f"{dtype!r}); was it written by 'tinygrad-lite train --save'?")
+    model = DigitNet(sizes, dtype=np.dtype(dtype))
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    return model, meta
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .train import predict
+    model, meta = load_digitnet(args.checkpoint)
+    if model.sizes[0] != 784 or model.sizes[-1] != 10:
+        raise CommandError(f"{args.checkpoint}: network {model.sizes} is not a 784-...-10 "
+                           "digit network")
+    data = _load_data(args)
+    pred, labels = predict(model, data.test_images), data.test_labels
+    correct = int((pred == labels).sum())
+    print(f"{args.checkpoint}: {'-'.join(map(str, model.sizes))} network, "
+          f"{meta.get('cost', '?')} cost")
+    print(f"{correct} / {len(labels)} ({100 * correct / len(labels):.2f}%)")
+    confusion = np.zeros((10, 10), np.int64)
+    np.add.at(confusion, (labels, pred), 1)
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    print("      " + "".join(f"{j:>6}" for j in range(10)))
+    for i in range(10):
+        print(f"{i:>6}" + "".join(f"{n:>6}" for n in confusion[i]))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .capture import CaptureError
+    from .data import DataError
+    from .serialization import CheckpointError
+    from .train import TrainingError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except (CommandError, DataError, CheckpointError, TrainingError, CaptureError) as e:
+        print(f"tinygrad-lite {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"tinygrad-lite {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"tinygrad-lite {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

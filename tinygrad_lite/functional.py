@@ -1,7 +1,8 @@
 """Losses and activations as functions (import tinygrad_lite.functional as F), PyTorch's names.
 
-All but the squared-error costs are compositions of the engine's ops, with no backward of their
-own; the squared error is one op (SquaredError), as the seed's cost is the hot path of training.
+Most are compositions of the engine's ops, with no backward of their own. Two costs are single
+ops: the squared error (the seed's cost, the hot path of training) and binary cross-entropy
+(whose composite gradient would be 0/0 where a sigmoid output saturates to exactly 0 or 1).
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Affine, SquaredError, Tensor
+from .tensor import Affine, BinaryCrossEntropy, SquaredError, Tensor
 
 
 def _pair(pred: Tensor, target: Any, name: str) -> Tensor:
@@ -67,9 +68,9 @@ def quadratic_cost(pred: Tensor, target: Any) -> Tensor:
 
 
 def binary_cross_entropy(pred: Tensor, target: Any) -> Tensor:
-    """mean(-(y ln p + (1 - y) ln(1 - p))), logs clamped at -100 as PyTorch does."""
-    y = _pair(pred, target, "binary_cross_entropy")
-    return -(y * pred.log().clamp(min=-100) + (1 - y) * (1 - pred).log().clamp(min=-100)).mean()
+    """mean(-(y ln p + (1 - y) ln(1 - p))), logs clamped at -100 as PyTorch does, so a
+    saturated p of exactly 0 or 1 gives a finite cost and gradient."""
+    return BinaryCrossEntropy.apply(pred, _pair(pred, target, "binary_cross_entropy"))
 
 
 def cross_entropy(logits: Tensor, labels: Any) -> Tensor:

@@ -246,6 +246,24 @@ class SquaredError(Function):
         return da, -da
 
 
+class BinaryCrossEntropy(Function):
+    """mean(-(y ln p + (1 - y) ln(1 - p))), each log clamped at -100;
+    dp = g (p - y) / max(p (1 - p), 1e-12) / size  (PyTorch's formulas: finite when p is 0 or 1)"""
+
+    @staticmethod
+    def forward(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            logs = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+        return -(y * logs[0] + (1 - y) * logs[1]).mean()
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, p: np.ndarray, y: np.ndarray) -> tuple:
+        dp = g * (p - y) / np.maximum(p * (1 - p), 1e-12) / p.size
+        with np.errstate(divide="ignore"):
+            dy = g * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100)) / p.size
+        return dp, dy
+
+
 class Sum(Function):
     """Σ x over `axis`;  dx = g broadcast back over the summed axes"""
 

@@ -1,0 +1,22 @@
+"""Small MNIST-shaped IDX files for tests."""
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+
+
+def idx_bytes(array: np.ndarray, type_byte: int = 0x08) -> bytes:
+    header = bytes([0, 0, type_byte, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def write_fake_mnist(folder: Path, n_train: int = 60, n_test: int = 20, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
+        (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(idx_bytes(labels))  # raw, not gz
+    return folder
