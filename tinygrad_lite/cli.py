@@ -96,6 +96,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint")
     p.add_argument("checkpoint")
     _data_arg(p)
+
+    p = sub.add_parser("graph", help="the digit network's cost graph for one mini-batch (DOT)")
+    _network_args(p)
+    p.add_argument("--batch-size", type=_number(int, 1), default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", metavar="FILE", help="FILE.dot, or FILE.svg / FILE.png rendered by "
+                   "Graphviz's dot program if installed; default: DOT text to standard output")
+    _data_arg(p)
+
+    p = sub.add_parser("explain", help="BP1-BP4 on one test image, checked against autodiff")
+    _network_args(p)
+    p.add_argument("--index", type=_number(int, 0), default=0, help="which test image")
+    p.add_argument("--checkpoint", help="explain a trained network (from train --save)")
+    p.add_argument("--seed", type=int, default=0, help="for random weights, without --checkpoint")
+    _data_arg(p)
+
+    p = sub.add_parser("gradcheck", help="autodiff vs finite differences vs BP1-BP4, "
+                       "per parameter tensor; exits 1 if a check fails")
+    _network_args(p)
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--mode", choices=["auto", "full", "projection"], default="auto",
+                   help="full: every element; projection: random directions vᵀ∇C; "
+                        "auto: full up to 30,000 parameters")
+    p.add_argument("--directions", type=_number(int, 1), default=10)
+    p.add_argument("--batch-size", type=_number(int, 1), default=10)
+    p.add_argument("--seed", type=int, default=0)
+    _data_arg(p)
     return parser
 
 
@@ -212,7 +239,135 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate}
+def _batch(args: argparse.Namespace, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """n random MNIST test images and their one-hot labels."""
+    data = _load_data(args)
+    idx = np.random.default_rng(seed).choice(len(data.test_labels), n, replace=False)
+    return data.test_images[idx], np.eye(10, dtype=np.float32)[data.test_labels[idx]]
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+
+    from models import DigitNet
+
+    from . import Tensor
+    from . import functional as F
+    from .viz import to_dot
+
+    sizes = _resolve_sizes(args)
+    ext = os.path.splitext(args.out)[1].lower() if args.out else ""
+    if args.out and ext not in (".dot", ".gv", ".svg", ".png"):
+        raise CommandError(f"--out {args.out}: use a .dot, .svg or .png file name")
+    model = DigitNet(sizes, seed=args.seed)
+    X, Y = _batch(args, args.batch_size, args.seed)
+    x, y = Tensor(X), Tensor(Y)
+    cost = F.quadratic_cost(model(x), y)
+    cost.backward(retain_graph=True)
+    names = dict(model.named_parameters(), **{"x (images)": x, "y (targets)": y, "cost C": cost})
+    dot = to_dot(cost, params=names)
+    if not args.out:
+        sys.stdout.write(dot)
+        return 0
+    if ext in (".dot", ".gv"):
+        with open(args.out, "w") as f:
+            f.write(dot)
+        print(f"wrote {args.out}; render it with: dot -Tsvg {args.out} -o graph.svg")
+        return 0
+    if shutil.which("dot"):
+        subprocess.run(["dot", f"-T{ext[1:]}", "-o", args.out], input=dot, text=True, check=True)
+        print(f"wrote {args.out}")
+        return 0
+    dot_path = os.path.splitext(args.out)[0] + ".dot"
+    with open(dot_path, "w") as f:
+        f.write(dot)
+    print(f"Graphviz's dot program is not installed (Debian: apt-get install graphviz), so "
+          f"wrote {dot_path}; render it with: dot -T{ext[1:]} {dot_path} -o {args.out}")
+    return 0
+
+
+def _summary(v: np.ndarray) -> str:
+    return f"min {v.min():+.3e}  mean {v.mean():+.3e}  max {v.max():+.3e}"
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from models import NeuralNetwork
+    from models.explain import example, explain_backprop
+
+    if args.checkpoint:
+        net = load_digitnet(args.checkpoint)[0].to_network()
+        net.weights = [w.astype(np.float64) for w in net.weights]
+        net.biases = [b.astype(np.float64) for b in net.biases]
+        origin = f"weights from {args.checkpoint}"
+    else:
+        net = NeuralNetwork(_resolve_sizes(args), seed=args.seed)
+        origin = f"random N(0,1) weights, seed {args.seed}"
+    data = _load_data(args)
+    try:
+        x, y = example(data.test_images, data.test_labels, args.index)
+    except IndexError as e:
+        raise CommandError(str(e)) from None
+    reports = explain_backprop(net, x, y)
+    out = reports[-1].a
+    print(f"Test image {args.index}: a {data.test_labels[args.index]}. Network "
+          f"{'-'.join(map(str, net.sizes))}, {origin}. Cost C = ½||y - a||².")
+    print(f"Prediction: {int(out.argmax())} (output a = "
+          + " ".join(f"{v:.3f}" for v in out) + ")\n")
+    for r in reversed(reports):   # in the order backprop visits them: output layer first
+        kind = "output layer" if r.equation == "BP1" else "hidden layer"
+        print(f"layer {r.layer} ({kind}, {r.grad_w.shape[1]} -> {r.grad_w.shape[0]})")
+        formula = "(a - y) ⊙ σ'(z)" if r.equation == "BP1" else "(wᵀ δ_next) ⊙ σ'(z)"
+        rows = [("z = w a + b", _summary(r.z), ""), ("a = σ(z)", _summary(r.a), ""),
+                (f"δ = {formula}", _summary(r.delta), r.equation),
+                ("∂C/∂b = δ", "max |hand - autodiff| = "
+                 f"{np.abs(r.grad_b - r.autodiff_b).max():.2e}", "BP3"),
+                ("∂C/∂w = δ aᵀ", "max |hand - autodiff| = "
+                 f"{np.abs(r.grad_w - r.autodiff_w).max():.2e}", "BP4")]
+        for label, value, tag in rows:
+            print(f"  {label:<26}{value:<58}{'[' + tag + ']' if tag else ''}".rstrip())
+    worst = max(r.max_diff for r in reports)
+    scale = max(max(np.abs(r.grad_w).max(), np.abs(r.grad_b).max()) for r in reports)
+    if worst > 1e-9 * max(scale, 1.0):
+        print(f"\nMISMATCH: the handwritten equations and autodiff differ by up to {worst:.3e}",
+              file=sys.stderr)
+        return 1
+    print(f"\nLargest difference {worst:.2e}: BP1-BP4 and the autodiff engine agree "
+          "to float64 rounding.")
+    return 0
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    from models import DigitNet
+    from models.explain import check_gradients
+
+    sizes = _resolve_sizes(args)
+    model = DigitNet(sizes, dtype=np.dtype(args.dtype), seed=args.seed)
+    n_params = sum(p.size for p in model.parameters())
+    mode = args.mode if args.mode != "auto" else ("full" if n_params <= 30000 else "projection")
+    X, Y = _batch(args, args.batch_size, args.seed)
+    print(f"gradcheck: {'-'.join(map(str, sizes))} network, {n_params} parameters, {args.dtype}, "
+          f"{args.batch_size} MNIST test images, quadratic cost, mode {mode}")
+    results = check_gradients(model, X, Y, mode=mode, directions=args.directions, seed=args.seed)
+    print(f"{'parameter':<10}{'shape':>12}  {'checked':<22}{'max abs err':>12}{'rel err':>10}"
+          f"{'rel err vs BP1-4':>18}")
+    for r in results:
+        print(f"{r.name:<10}{str(r.shape):>12}  {r.checked:<22}{r.numeric_abs:>12.2e}"
+              f"{r.numeric_rel:>10.2e}{r.handwritten_rel:>18.2e}  {'ok' if r.passed else 'FAIL'}")
+    from models.explain import TOLERANCES
+    eps, tol_n, tol_h = TOLERANCES[args.dtype]
+    print(f"(central differences with eps {eps:g}; pass: rel err <= {tol_n:g} vs differences, "
+          f"<= {tol_h:g} vs the handwritten equations)")
+    failed = [r.name for r in results if not r.passed]
+    if failed:
+        print(f"gradcheck FAILED for {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print("gradcheck passed")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "graph": cmd_graph,
+            "explain": cmd_explain, "gradcheck": cmd_gradcheck}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandError, DataError, CheckpointError, TrainingError, CaptureError) as e:
         print(f"tinygrad-lite {args.command}: error: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into e.g. head, which stopped reading
+        sys.stderr.close()
+        return 0
     except OSError as e:
         print(f"tinygrad-lite {args.command}: error: {e}", file=sys.stderr)
         return 1

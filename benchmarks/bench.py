@@ -1,0 +1,232 @@
+"""Seconds per epoch of the seed's digit network, implementation by implementation, in one process.
+
+    python benchmarks/bench.py                    # batch 10 / hidden 30 and batch 100 / hidden 100
+    python benchmarks/bench.py --repeats 7 --json results.json
+    python benchmarks/bench.py --end-to-end       # also the full 30-epoch recipe, with peak memory
+
+Every implementation trains the same network (784-H-10 sigmoid, quadratic cost, plain SGD) on
+the real MNIST training images in the same batches; runs are interleaved (one epoch of each, then
+again) so that load on the machine falls on all alike, and the median is reported. PyTorch rows
+appear when torch is installed. On machines that set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, unset
+both for this command when timing numpy at its best.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import tinygrad_lite.functional as F  # noqa: E402
+from models import DigitNet, NeuralNetwork  # noqa: E402
+from tinygrad_lite import Tensor, capture, optim  # noqa: E402
+from tinygrad_lite.data import load_mnist  # noqa: E402
+
+LR = 3.0
+
+
+def seed_per_example(X, Y, batch, hidden):
+    """The seed's algorithm: backprop one column-vector example at a time (float64)."""
+    net = NeuralNetwork([784, hidden, 10], seed=0)
+    Xc, Yc = X.astype(np.float64)[:, :, None], Y.astype(np.float64)[:, :, None]
+
+    def epoch():
+        for k in range(0, len(X), batch):
+            net.update_mini_batch(list(zip(Xc[k:k + batch], Yc[k:k + batch])), LR)
+    return epoch
+
+
+def handwritten(X, Y, batch, hidden):
+    """BP1-BP4 in matrix form over the mini-batch, plain numpy (models/network.py)."""
+    net = NeuralNetwork([784, hidden, 10], seed=0, dtype=np.float32)
+
+    def epoch():
+        for k in range(0, len(X), batch):
+            net.update_mini_batch_matrix(X[k:k + batch], Y[k:k + batch], LR)
+    return epoch
+
+
+def _step(hidden):
+    model = DigitNet((784, hidden, 10), seed=0)
+    opt = optim.SGD(model.parameters(), lr=LR)
+
+    def step(x, y):
+        loss = F.quadratic_cost(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def eager(X, Y, batch, hidden):
+    """The plain loop a user writes: forward, cost, zero_grad, backward, step."""
+    step = _step(hidden)
+
+    def epoch():
+        for k in range(0, len(X), batch):
+            step(Tensor(X[k:k + batch]), Tensor(Y[k:k + batch]))
+    return epoch
+
+
+def captured(X, Y, batch, hidden):
+    """The same step captured once and replayed (tinygrad_lite.capture)."""
+    step = capture(_step(hidden))
+
+    def epoch():
+        for k in range(0, len(X), batch):
+            step(X[k:k + batch], Y[k:k + batch])
+    return epoch
+
+
+def torch_eager(X, Y, batch, hidden):
+    """PyTorch eager on the CPU: the same model, cost and SGD."""
+    import torch
+    model = torch.nn.Sequential(torch.nn.Linear(784, hidden), torch.nn.Sigmoid(),
+                                torch.nn.Linear(hidden, 10), torch.nn.Sigmoid())
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+
+    def epoch():
+        for k in range(0, len(X), batch):
+            x, y = Xt[k:k + batch], Yt[k:k + batch]
+            loss = ((model(x) - y) ** 2).sum() / (2 * len(x))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return epoch
+
+
+IMPLEMENTATIONS = [("seed per-example", "float64", seed_per_example),
+                   ("handwritten numpy", "float32", handwritten),
+                   ("tinygrad_lite eager", "float32", eager),
+                   ("tinygrad_lite captured", "float32", captured),
+                   ("PyTorch eager", "float32", torch_eager)]
+
+
+def have_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def time_configs(X, Y, configs, repeats, skip_seed):
+    rows = []
+    for batch, hidden in configs:
+        impls = [(n, d, f) for n, d, f in IMPLEMENTATIONS
+                 if (n != "PyTorch eager" or have_torch())
+                 and (n != "seed per-example" or not skip_seed)]
+        epochs = {name: make(X, Y, batch, hidden) for name, _, make in impls}
+        times = {name: [] for name, _, _ in impls}
+        for _ in range(repeats):
+            for name, _, _ in impls:
+                start = time.perf_counter()
+                epochs[name]()
+                times[name].append(time.perf_counter() - start)
+        base = statistics.median(times["handwritten numpy"])
+        for name, dtype, _ in impls:
+            med = statistics.median(times[name])
+            rows.append({"implementation": name, "dtype": dtype, "batch": batch,
+                         "hidden": hidden, "images": len(X), "s_per_epoch": med,
+                         "ratio_to_handwritten": med / base, "examples_per_s": len(X) / med,
+                         "runs": times[name]})
+    return rows
+
+
+HANDWRITTEN_RECIPE = r"""
+import sys, time, numpy as np
+sys.path.insert(0, {root!r})
+from models import NeuralNetwork
+from tinygrad_lite.data import load_mnist
+d = load_mnist()
+Y = np.eye(10, dtype=np.float32)[d.train_labels]
+net = NeuralNetwork([784, 30, 10], seed=0, dtype=np.float32)
+rng = np.random.default_rng(0)
+for epoch in range({epochs}):
+    order = rng.permutation(len(Y))
+    for k in range(0, len(Y), 10):
+        idx = order[k:k + 10]
+        net.update_mini_batch_matrix(d.train_images[idx], Y[idx], 3.0)
+    correct = int((net.feedforward(d.test_images.T).argmax(0) == d.test_labels).sum())
+    print(f"Epoch {{epoch}}: {{correct}} / 10000", flush=True)
+"""
+
+
+def _child(cmd):
+    """Run cmd; its wall time, its own peak RSS (KiB, from wait4) and its last output line."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"{cmd[:3]} failed with exit code {proc.returncode}")
+    return seconds, usage.ru_maxrss, out.strip().splitlines()[-1]
+
+
+def end_to_end(epochs):
+    """`tinygrad-lite train` (the seed's recipe) and handwritten numpy doing the same, each in a
+    fresh process: wall time including data loading and per-epoch evaluation, and peak RSS."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    hand = [sys.executable, "-c", HANDWRITTEN_RECIPE.format(root=root, epochs=epochs)]
+    ours = [sys.executable, "-m", "tinygrad_lite", "train", "--seed", "0", "--epochs",
+            str(epochs)]
+    rows = []
+    for name, cmd in (("handwritten numpy", hand), ("tinygrad-lite train", ours)):
+        seconds, peak, last = _child(cmd)
+        rows.append({"implementation": name, "epochs": epochs, "seconds": seconds,
+                     "peak_rss_mb": peak / 1024, "last_line": last})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--images", type=int, default=60000, help="images per epoch")
+    parser.add_argument("--skip-seed", action="store_true", help="skip the slow per-example row")
+    parser.add_argument("--end-to-end", action="store_true")
+    parser.add_argument("--epochs", type=int, default=30, help="for --end-to-end")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+
+    data = load_mnist()
+    X = np.ascontiguousarray(data.train_images[:args.images])
+    Y = F.one_hot(data.train_labels[:args.images], 10, np.float32)
+    rows = time_configs(X, Y, [(10, 30), (100, 100)], args.repeats, args.skip_seed)
+    print(f"{'implementation':<24}{'dtype':<9}{'batch':>6}{'hidden':>7}{'s/epoch':>10}"
+          f"{'ratio':>8}{'examples/s':>12}")
+    for r in rows:
+        print(f"{r['implementation']:<24}{r['dtype']:<9}{r['batch']:>6}{r['hidden']:>7}"
+              f"{r['s_per_epoch']:>10.3f}{r['ratio_to_handwritten']:>8.2f}"
+              f"{r['examples_per_s']:>12,.0f}")
+    print(f"(median of {args.repeats} interleaved epochs of {len(X)} images; ratio: to "
+          f"handwritten numpy at the same batch and hidden size; peak RSS of this process "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+    result = {"per_epoch": rows}
+    if args.end_to_end:
+        e2e = end_to_end(args.epochs)
+        result["end_to_end"] = e2e
+        print(f"\nend to end, {args.epochs} epochs with per-epoch evaluation, fresh processes:")
+        for r in e2e:
+            print(f"{r['implementation']:<24}{r['seconds']:>8.1f}s  peak RSS "
+                  f"{r['peak_rss_mb']:>5.0f} MB  "
+                  f"{r['last_line']}")
+        print(f"ratio: {e2e[1]['seconds'] / e2e[0]['seconds']:.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Backprop explained on the real network, and gradient checking as an experiment.
+
+`explain_backprop` runs one example through the seed's equations BP1-BP4 and through the
+autodiff engine, layer by layer, and reports both with their largest difference.
+`check_gradients` compares, for every parameter tensor of a digit network, autodiff with
+central differences (every element, or random directions) and with the handwritten equations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import tinygrad_lite.functional as F
+from tinygrad_lite import Tensor, no_grad
+
+from .digits import DigitNet
+from .network import NeuralNetwork, sigmoid, sigmoid_prime
+
+
+@dataclass
+class LayerReport:
+    """One layer l: z = w a + b, a = σ(z), δ = ∂C/∂z, and the two gradients both ways."""
+    layer: int
+    equation: str           # "BP1" for the output layer, "BP2" for hidden layers
+    z: np.ndarray
+    a: np.ndarray
+    delta: np.ndarray
+    grad_b: np.ndarray      # BP3, by hand
+    grad_w: np.ndarray      # BP4, by hand
+    autodiff_b: np.ndarray
+    autodiff_w: np.ndarray
+
+    @property
+    def max_diff(self) -> float:
+        return max(float(np.abs(self.grad_b - self.autodiff_b).max()),
+                   float(np.abs(self.grad_w - self.autodiff_w).max()))
+
+
+def explain_backprop(net: NeuralNetwork, x: np.ndarray, y: np.ndarray) -> list[LayerReport]:
+    """BP1-BP4 for one example (x of shape (n_in,), y one-hot), next to autodiff's gradients of
+    the same cost C_x = ½||y - a(x)||², computed on a DigitNet carrying net's weights."""
+    x, y = np.asarray(x, np.float64).reshape(-1, 1), np.asarray(y, np.float64).reshape(-1, 1)
+    zs, activations = [], [x]
+    for w, b in zip(net.weights, net.biases):
+        zs.append(w @ activations[-1] + b)
+        activations.append(sigmoid(zs[-1]))
+    model = DigitNet.from_network(net, dtype=np.float64)
+    F.quadratic_cost(model(Tensor(x.T)), y.T).backward()   # n = 1 row: C = ½||y - a||²
+    linears = model.linears()
+    reports = []
+    delta = (activations[-1] - y) * sigmoid_prime(zs[-1])                 # BP1
+    for l in range(len(zs) - 1, -1, -1):
+        if l < len(zs) - 1:
+            delta = (net.weights[l + 1].T @ delta) * sigmoid_prime(zs[l])   # BP2
+        reports.append(LayerReport(
+            layer=l + 1, equation="BP1" if l == len(zs) - 1 else "BP2",
+            z=zs[l].ravel(), a=activations[l + 1].ravel(), delta=delta.ravel(),
+            grad_b=delta.ravel(),                                          # BP3
+            grad_w=delta @ activations[l].T,                               # BP4
+            autodiff_b=linears[l].bias.grad, autodiff_w=linears[l].weight.grad))
+    return reports[::-1]
+
+
+@dataclass
+class ParamCheck:
+    """Errors of autodiff for one parameter tensor."""
+    name: str
+    shape: tuple
+    checked: str                          # "all N elements" or "K random directions"
+    numeric_abs: float                    # max |autodiff - central difference|
+    numeric_rel: float                    # ||autodiff - numeric|| / max(||autodiff||, ||numeric||)
+    handwritten_abs: float                # max |autodiff - BP1-BP4 (matrix form)|
+    handwritten_rel: float
+    passed: bool = field(default=False)
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0
+
+
+TOLERANCES = {"float64": (1e-6, 1e-6, 1e-12), "float32": (1e-2, 5e-2, 1e-5)}  # eps, vs numeric, vs hand
+
+
+def check_gradients(model: DigitNet, X: np.ndarray, Y: np.ndarray, mode: str = "full",
+                    directions: int = 10, seed: int = 0) -> list[ParamCheck]:
+    """For each parameter of `model` at inputs X (N, n_in), targets Y (N, n_out) and the
+    quadratic cost: autodiff versus central differences (mode "full": every element;
+    "projection": ⟨∇C, u⟩ against (C(θ + εu) - C(θ - εu)) / 2ε for random unit directions u)
+    and versus the handwritten matrix-form BP1-BP4. Step ε and tolerances depend on the dtype
+    (TOLERANCES): float32 differences are far coarser, which the experiment shows."""
+    dtype = model.linears()[0].weight.dtype
+    eps, tol_numeric, tol_hand = TOLERANCES[np.dtype(dtype).name]
+    X, Y = X.astype(dtype), Y.astype(dtype)
+    model.zero_grad()
+    F.quadratic_cost(model(Tensor(X)), Y).backward()
+    hand_b, hand_w = model.to_network().backprop_batch(X, Y)
+    hand = {}
+    for i, (hb, hw) in enumerate(zip(hand_b, hand_w)):
+        hand[f"{2 * i}.weight"], hand[f"{2 * i}.bias"] = hw / len(X), hb.ravel() / len(X)
+
+    def cost() -> float:
+        with no_grad():
+            return float(F.quadratic_cost(model(Tensor(X)), Y).data)
+
+    rng = np.random.default_rng(seed)
+    results = []
+    for name, p in model.named_parameters():
+        flat, grad = p.data.reshape(-1), p.grad.reshape(-1).astype(np.float64)
+        if mode == "full":
+            numeric = np.empty(flat.size)
+            for i in range(flat.size):
+                orig = flat[i]
+                flat[i] = orig + eps
+                plus = cost()
+                flat[i] = orig - eps
+                minus = cost()
+                flat[i] = orig
+                numeric[i] = (plus - minus) / (2 * eps)
+            analytic, checked = grad, f"all {flat.size} elements"
+        elif mode == "projection":
+            numeric, analytic = np.empty(directions), np.empty(directions)
+            orig = flat.copy()
+            for k in range(directions):
+                u = rng.normal(size=flat.size)
+                u /= np.linalg.norm(u)
+                flat[:] = orig + eps * u
+                plus = cost()
+                flat[:] = orig - eps * u
+                minus = cost()
+                flat[:] = orig
+                numeric[k], analytic[k] = (plus - minus) / (2 * eps), grad @ u
+            checked = f"{directions} random directions"
+        else:
+            raise ValueError(f"mode must be 'full' or 'projection', got {mode!r}")
+        h = hand[name].reshape(-1).astype(np.float64)
+        check = ParamCheck(name, p.shape, checked,
+                           float(np.abs(analytic - numeric).max()), _rel(analytic, numeric),
+                           float(np.abs(grad - h).max()), _rel(grad, h))
+        check.passed = check.numeric_rel <= tol_numeric and check.handwritten_rel <= tol_hand
+        results.append(check)
+    return results
+
+
+def example(images: np.ndarray, labels: np.ndarray, index: int) -> tuple[Any, Any]:
+    """Test image `index` and its one-hot label."""
+    if not 0 <= index < len(images):
+        raise IndexError(f"--index must be in [0, {len(images)}), got {index}")
+    return images[index], np.eye(10)[labels[index]]

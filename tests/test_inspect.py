@@ -1,0 +1,123 @@
+"""Seeing inside: DOT graphs, BP1-BP4 explained live, and the gradcheck command."""
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+import tinygrad_lite.tensor as engine
+from models import NeuralNetwork
+from models.explain import explain_backprop
+from tinygrad_lite import Tensor
+from tinygrad_lite.cli import main
+from tinygrad_lite.viz import to_dot
+
+NODE = re.compile(r'^  (\w+) \[shape=(\w+), label="((?:[^"\\]|\\.)*)"')
+EDGE = re.compile(r"^  (\w+) -> (\w+);$")
+
+
+def parse_dot(text):
+    """(nodes: id -> (shape, label lines), edges) of the DOT subset to_dot writes; any other
+    line inside the graph fails the test, so the output must be well-formed."""
+    lines = text.strip().splitlines()
+    assert lines[0] == "digraph tinygrad_lite {" and lines[-1] == "}"
+    nodes, edges = {}, []
+    for line in lines[1:-1]:
+        if m := NODE.match(line):
+            nodes[m.group(1)] = (m.group(2), m.group(3).split("\\n"))
+        elif m := EDGE.match(line):
+            edges.append((m.group(1), m.group(2)))
+        else:
+            assert line in ("  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];'), line
+    assert all(a in nodes and b in nodes for a, b in edges)
+    return nodes, edges
+
+
+def reaches_root(nodes, edges, root):
+    into = {}
+    for a, b in edges:
+        into.setdefault(b, []).append(a)
+    seen, stack = {root}, [root]
+    while stack:
+        for a in into.get(stack.pop(), []):
+            if a not in seen:
+                seen.add(a)
+                stack.append(a)
+    return seen == set(nodes)
+
+
+def test_dot_of_a_tiny_hand_built_graph():
+    a = Tensor(np.ones((2, 3)), requires_grad=True)
+    b = Tensor(np.arange(3.0))
+    c = (a * b).sum()
+    c.backward(retain_graph=True)
+    nodes, edges = parse_dot(to_dot(c, params={"a": a, "b": b}))
+    by_label = {lbl[0]: n for n, (_, lbl) in nodes.items()}
+    ops = {n: lbl[0] for n, (shape, lbl) in nodes.items() if shape == "ellipse"}
+    assert sorted(ops.values()) == ["Mul", "Sum"]
+    mul = next(n for n, v in ops.items() if v == "Mul")
+    sum_ = next(n for n, v in ops.items() if v == "Sum")
+    product = next(b_ for a_, b_ in edges if a_ == mul)
+    assert set(edges) == {(by_label["a"], mul), (by_label["b"], mul), (mul, product),
+                          (product, sum_), (sum_, by_label["() float64"])}
+    assert nodes[by_label["a"]][1][1] == "(2, 3) float64"
+    assert nodes[by_label["a"]][1][2] == f"|grad| = {np.linalg.norm(np.arange(3.0) * np.ones((2, 3))):.3g}"
+    assert nodes[product][1] == ["(2, 3) float64"]
+
+
+def test_graph_command_writes_connected_dot(tmp_path, capsys):
+    out = tmp_path / "g.dot"
+    assert main(["graph", "--hidden", "4", "--out", str(out)]) == 0
+    nodes, edges = parse_dot(out.read_text())
+    root = next(n for n, (_, lbl) in nodes.items() if lbl[0] == "cost C")
+    assert reaches_root(nodes, edges, root)
+    labels = {lbl[0]: lbl for _, lbl in nodes.values()}
+    for name, shape in [("0.weight", "(4, 784)"), ("0.bias", "(4,)"), ("2.weight", "(10, 4)"),
+                        ("x (images)", "(10, 784)"), ("y (targets)", "(10, 10)")]:
+        assert labels[name][1].startswith(shape)
+    assert labels["0.weight"][2].startswith("|grad| = ")
+
+
+def test_graph_command_svg_renders_or_explains(tmp_path, capsys):
+    assert main(["graph", "--hidden", "3", "--out", str(tmp_path / "g.svg")]) == 0
+    out = capsys.readouterr().out
+    if shutil.which("dot"):
+        assert (tmp_path / "g.svg").read_text().lstrip().startswith("<")
+    else:
+        assert "apt-get install graphviz" in out and (tmp_path / "g.dot").exists()
+
+
+def test_explain_library_agrees_and_labels_equations():
+    net = NeuralNetwork([784, 12, 10], seed=3)
+    x = np.random.default_rng(0).uniform(size=784)
+    reports = explain_backprop(net, x, np.eye(10)[4])
+    assert [r.equation for r in reports] == ["BP2", "BP1"]
+    assert reports[0].grad_w.shape == (12, 784) and reports[1].delta.shape == (10,)
+    assert max(r.max_diff for r in reports) < 1e-14
+
+
+def test_explain_command(capsys):
+    assert main(["explain", "--hidden", "8", "--index", "3"]) == 0
+    out = capsys.readouterr().out
+    for tag in ("[BP1]", "[BP2]", "[BP3]", "[BP4]", "Largest difference"):
+        assert tag in out
+
+
+def broken_sigmoid_backward(g, out, x):
+    return (g * out,)   # forgets the (1 - σ) factor
+
+
+def test_explain_and_gradcheck_fail_loudly_on_a_broken_gradient(monkeypatch, capsys):
+    monkeypatch.setattr(engine.Sigmoid, "backward", staticmethod(broken_sigmoid_backward))
+    assert main(["explain", "--hidden", "6"]) == 1
+    assert "MISMATCH" in capsys.readouterr().err
+    assert main(["gradcheck", "--hidden", "3"]) == 1
+    assert "FAILED" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--hidden", "3"], ["--hidden", "3", "--dtype", "float32"],
+                                  ["--sizes", "784,6,5,10", "--mode", "projection"]])
+def test_gradcheck_command_passes(argv, capsys):
+    assert main(["gradcheck", *argv]) == 0
+    out = capsys.readouterr().out
+    assert "gradcheck passed" in out and out.count(" ok") >= 4
