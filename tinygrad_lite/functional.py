@@ -54,7 +54,7 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 def mse_loss(pred: Tensor, target: Any) -> Tensor:
     """mean((pred - target)²) over all elements (PyTorch's MSELoss, reduction='mean')."""
-    return SquaredError.apply(pred, _pair(pred, target, "mse_loss"), c=1 / max(pred.size, 1))
+    return _squared_error(pred, _pair(pred, target, "mse_loss"), 1 / max(pred.size, 1))
 
 
 def quadratic_cost(pred: Tensor, target: Any) -> Tensor:
@@ -64,7 +64,11 @@ def quadratic_cost(pred: Tensor, target: Any) -> Tensor:
     so SGD on this cost with learning rate η is the seed's update w -= η/n Σ ∇w.
     """
     n = pred.shape[0] if pred.ndim >= 2 else 1
-    return SquaredError.apply(pred, _pair(pred, target, "quadratic_cost"), c=0.5 / max(n, 1))
+    return _squared_error(pred, _pair(pred, target, "quadratic_cost"), 0.5 / max(n, 1))
+
+
+def _squared_error(pred: Tensor, target: Tensor, c: float) -> Tensor:
+    return SquaredError.apply(pred, target, c=c, needs=(pred.requires_grad, target.requires_grad))
 
 
 def binary_cross_entropy(pred: Tensor, target: Any) -> Tensor:

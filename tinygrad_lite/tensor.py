@@ -225,25 +225,28 @@ class Affine(Function):
     @staticmethod
     def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray,
                  needs: tuple) -> tuple:
-        if x.ndim != 2:
+        if x.ndim == 2:
+            gx = g @ w if needs[0] else None
+        else:  # one example (in,) or rows (..., in): flatten to (rows, in) and back
+            gx = (g @ w).reshape(x.shape) if needs[0] else None
             g, x = g.reshape(-1, w.shape[0]), x.reshape(-1, w.shape[1])
-        gx = (g @ w).reshape(out.shape[:-1] + w.shape[1:]) if needs[0] else None
         return gx, (g.T @ x if needs[1] else None), (g.sum(axis=0) if needs[2] else None)
 
 
 class SquaredError(Function):
     """c Σ (a - y)²  (c = 1/2n: the seed's quadratic cost; c = 1/size: MSE);
-    da = 2c g (a - y),  dy = -da"""
+    da = 2c g (a - y),  dy = -da  (`needs` says which inputs want a gradient)"""
 
     @staticmethod
-    def forward(a: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
+    def forward(a: np.ndarray, y: np.ndarray, c: float, needs: tuple) -> np.ndarray:
         d = a - y
         return np.vdot(d, d) * c if d.dtype.kind == "f" else (d * d).sum() * c
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, a: np.ndarray, y: np.ndarray, c: float) -> tuple:
+    def backward(g: np.ndarray, out: np.ndarray, a: np.ndarray, y: np.ndarray, c: float,
+                 needs: tuple) -> tuple:
         da = (a - y) * (2 * c * g)
-        return da, -da
+        return (da if needs[0] else None), (-da if needs[1] else None)
 
 
 class BinaryCrossEntropy(Function):
