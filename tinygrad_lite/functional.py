@@ -14,9 +14,11 @@ from .tensor import Affine, BinaryCrossEntropy, SquaredError, Tensor
 
 
 def _pair(pred: Tensor, target: Any, name: str) -> Tensor:
+    """target as a Tensor of pred's float dtype, checked to have pred's shape."""
     if not isinstance(target, Tensor):
-        target = Tensor(target, dtype=pred.dtype if pred.dtype.kind == "f" else None)
-    if pred.shape != target.shape:
+        dtype = pred.data.dtype
+        target = Tensor(target, dtype=dtype if dtype.kind == "f" else None)
+    if pred.data.shape != target.data.shape:
         raise ValueError(f"{name}: pred has shape {pred.shape} but target has shape {target.shape}")
     return target
 
@@ -63,7 +65,7 @@ def quadratic_cost(pred: Tensor, target: Any) -> Tensor:
     Its gradient dC/da = (a - y)/n is the mini-batch average of the per-example (a - y) in BP1,
     so SGD on this cost with learning rate η is the seed's update w -= η/n Σ ∇w.
     """
-    n = pred.shape[0] if pred.ndim >= 2 else 1
+    n = pred.data.shape[0] if pred.data.ndim >= 2 else 1
     return _squared_error(pred, _pair(pred, target, "quadratic_cost"), 0.5 / max(n, 1))
 
 

@@ -245,7 +245,7 @@ class SquaredError(Function):
     @staticmethod
     def backward(g: np.ndarray, out: np.ndarray, a: np.ndarray, y: np.ndarray, c: float,
                  needs: tuple) -> tuple:
-        da = (a - y) * (2 * c * g)
+        da = (a - y) * (2 * c * float(g))  # g is the scalar dC/d(out)
         return (da if needs[0] else None), (-da if needs[1] else None)
 
 
@@ -596,36 +596,40 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no graph")
+        data = self.data
         if gradient is None:
-            if self.size != 1:
-                raise RuntimeError(f"backward: the output has shape {self.shape}; a non-scalar "
+            if data.size != 1:
+                raise RuntimeError(f"backward: the output has shape {data.shape}; a non-scalar "
                                    "output needs gradient= (an array of that shape)")
-            seed = _call(np.ones_like, self.data)
+            seed = _call(np.ones, data.shape, data.dtype)
         else:
             seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient,
-                            dtype=self.dtype)
-            if seed.shape != self.shape:
+                            dtype=data.dtype)
+            if seed.shape != data.shape:
                 raise ValueError(f"backward: gradient has shape {seed.shape}, output has "
-                                 f"shape {self.shape}")
-        topo = _toposort(self)
-        grads, handed_out = {id(self): seed}, set()
-        for node in topo:
+                                 f"shape {data.shape}")
+        grads = {id(self): seed}  # node -> dC/d(node), summed over the node's uses so far
+        stored = set()            # arrays already stored as a leaf's grad (by their base)
+        for node in _toposort(self):
             g = grads.pop(id(node), None)
+            ctx = node._ctx
             if g is None:
                 continue
-            if node._ctx is None:  # a leaf: store the gradient, copying any array seen before
+            if ctx is None:  # a leaf: store the gradient, copying an array stored before
                 base = id(g if g.base is None else g.base)
-                copy = base in handed_out or not g.flags.writeable or g.ndim == 0
-                handed_out.add(base)
+                copy = base in stored or not g.flags.writeable or g.ndim == 0
+                stored.add(base)
                 if _recorder is None and node.grad is None and not copy:
                     node.grad = g  # the common case of _store_grad, inlined for speed
                 else:
                     _call(_store_grad, node, g, copy)
                 continue
-            fn, parents, arrays, params = node._ctx
+            fn, parents, arrays, params = ctx
             pgs = fn.backward(g, node.data, *arrays, **params)
             if _recorder is not None:
                 _recorder.record(fn.backward, [g, node.data, *arrays], params, pgs)
+            if not retain_graph:
+                node._ctx = (_Freed, (), (), {"op": fn})
             for p, d, pg in zip(parents, arrays, pgs):
                 if pg is None or not p.requires_grad:
                     continue
@@ -633,7 +637,3 @@ class Tensor:
                     pg = _call(_unbroadcast, pg, d.shape, d.dtype)
                 key = id(p)
                 grads[key] = pg if key not in grads else _call(np.add, grads[key], pg)
-        if not retain_graph:
-            for node in topo:
-                if node._ctx is not None:
-                    node._ctx = (_Freed, (), (), {"op": node._ctx[0]})
