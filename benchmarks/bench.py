@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -162,31 +161,42 @@ for epoch in range({epochs}):
 """
 
 
-def _child(cmd):
-    """Run cmd; its wall time, its own peak RSS (KiB, from wait4) and its last output line."""
+PEAK_REPORT = """
+import atexit, sys
+def _peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            print("peak-rss-kb", line.split()[1], file=sys.stderr)
+atexit.register(_peak)
+"""
+
+
+def _child(code):
+    """Run python code in a fresh process: wall time, its peak RSS in MB (VmHWM, read by the
+    child itself: a parent's getrusage would count this big process's pages), last line."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run([sys.executable, "-c", PEAK_REPORT + code], capture_output=True,
+                          text=True)
     seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
-        raise SystemExit(f"{cmd[:3]} failed with exit code {proc.returncode}")
-    return seconds, usage.ru_maxrss, out.strip().splitlines()[-1]
+        raise SystemExit(f"benchmark child failed:\n{proc.stderr}")
+    peaks = [ln.split()[1] for ln in proc.stderr.splitlines() if ln.startswith("peak-rss-kb")]
+    peak = int(peaks[-1]) / 1024 if peaks else float("nan")
+    return seconds, peak, proc.stdout.strip().splitlines()[-1]
 
 
 def end_to_end(epochs):
     """`tinygrad-lite train` (the seed's recipe) and handwritten numpy doing the same, each in a
     fresh process: wall time including data loading and per-epoch evaluation, and peak RSS."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    hand = [sys.executable, "-c", HANDWRITTEN_RECIPE.format(root=root, epochs=epochs)]
-    ours = [sys.executable, "-m", "tinygrad_lite", "train", "--seed", "0", "--epochs",
-            str(epochs)]
+    hand = HANDWRITTEN_RECIPE.format(root=root, epochs=epochs)
+    ours = (f"import sys; sys.path.insert(0, {root!r}); from tinygrad_lite.cli import main; "
+            f"main(['train', '--seed', '0', '--epochs', '{epochs}'])")
     rows = []
-    for name, cmd in (("handwritten numpy", hand), ("tinygrad-lite train", ours)):
-        seconds, peak, last = _child(cmd)
+    for name, code in (("handwritten numpy", hand), ("tinygrad-lite train", ours)):
+        seconds, peak, last = _child(code)
         rows.append({"implementation": name, "epochs": epochs, "seconds": seconds,
-                     "peak_rss_mb": peak / 1024, "last_line": last})
+                     "peak_rss_mb": peak, "last_line": last})
     return rows
 
 
@@ -211,8 +221,7 @@ def main() -> None:
               f"{r['s_per_epoch']:>10.3f}{r['ratio_to_handwritten']:>8.2f}"
               f"{r['examples_per_s']:>12,.0f}")
     print(f"(median of {args.repeats} interleaved epochs of {len(X)} images; ratio: to "
-          f"handwritten numpy at the same batch and hidden size; peak RSS of this process "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+          "handwritten numpy at the same batch and hidden size)")
     result = {"per_epoch": rows}
     if args.end_to_end:
         e2e = end_to_end(args.epochs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only, no window
 import matplotlib.pyplot as plt  # noqa: E402
@@ -23,6 +24,7 @@ def learning_curves(history: list[dict], path: str) -> None:
     ax2.set(xlabel="epoch", ylabel="mean training cost", title="Cost", yscale="log")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
