@@ -41,6 +41,11 @@ def sigmoid_prime(z: np.ndarray) -> np.ndarray:
     return s * (1 - s)
 
 
+def _column(v: Any) -> np.ndarray:
+    v = np.asarray(v)
+    return v.reshape(-1, 1) if v.ndim == 1 else v
+
+
 def _label(y: Any) -> int:
     """A test label given as an int or as a one-hot vector."""
     y = np.asarray(y)
@@ -66,13 +71,17 @@ class NeuralNetwork:
         self.biases = [self._rng.standard_normal((y, 1)).astype(dtype) for y in self.sizes[1:]]
 
     def feedforward(self, a: np.ndarray) -> np.ndarray:
-        """The output for input a: a column (784, 1), or columns (784, N) side by side."""
+        """The output for input a: a column (784, 1), or columns (784, N) side by side.
+        A flat vector (784,) is taken as a column."""
+        a = _column(a)
         for w, b in zip(self.weights, self.biases):
             a = sigmoid(w @ a + b)
         return a
 
     def backprop(self, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
-        """(nabla_b, nabla_w): the gradient of C_x = ½||y - a(x)||² for one example (columns)."""
+        """(nabla_b, nabla_w): the gradient of C_x = ½||y - a(x)||² for one example (columns;
+        flat vectors are taken as columns)."""
+        x, y = _column(x), _column(y)
         nabla_b = [np.zeros(b.shape) for b in self.biases]
         nabla_w = [np.zeros(w.shape) for w in self.weights]
         activation, activations, zs = x, [x], []

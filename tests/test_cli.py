@@ -129,3 +129,13 @@ def test_plot_without_matplotlib_still_trains(tmp_path, capsys, monkeypatch):
                          "--plot", str(tmp_path / "curves.png"))
     assert code == 0 and "pip install" in err and "Epoch 0" in out
     assert not os.path.exists(tmp_path / "curves.png")
+
+
+def test_plot_writes_three_pictures(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    folder = write_fake_mnist(tmp_path / "data")
+    code, out, _ = run(capsys, "train", "--data-dir", str(folder), "--epochs", "2",
+                       "--plot", str(tmp_path / "curves.png"))
+    assert code == 0
+    for name in ("curves.png", "curves-misclassified.png", "curves-weights.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"

@@ -64,10 +64,17 @@ def _data_arg(p: argparse.ArgumentParser) -> None:
                    help="fetch MNIST into the cache folder (or --data-dir) if missing")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments: one line naming the problem (and where help is), exit status 2."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinygrad-lite", description=__doc__)
+    parser = _Parser(prog="tinygrad-lite", description=__doc__)
     parser.add_argument("--version", action="version", version=f"tinygrad-lite {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("train", help="train the digit network on MNIST",
                        description=f"Train on MNIST. Defaults are the seed's recipe: {SEED_RECIPE}.")

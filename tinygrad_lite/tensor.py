@@ -495,6 +495,8 @@ class Tensor:
     def _other(self, x: Any) -> "Tensor":
         if isinstance(x, Tensor):
             return x
+        if isinstance(x, np.generic) and x.ndim == 0 and x.dtype.kind in "fiub":
+            x = x.item()  # a numpy scalar acts as the Python number it holds, as in PyTorch
         if isinstance(x, (bool, int, float)):
             return Tensor._make(np.asarray(x, np.result_type(self.data, x)), None)
         if isinstance(x, (np.ndarray, np.generic, list, tuple)):
