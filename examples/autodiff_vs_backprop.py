@@ -40,14 +40,9 @@ for step in range(args.steps):
     cost.backward()
     auto = [m.weight.grad for m in model.linears()] + [m.bias.grad for m in model.linears()]
 
-    # by hand: BP1-BP4 for each example, summed, then averaged as the seed does
+    # by hand: BP1-BP4 for each example (column vectors), summed, then averaged as the seed does
     batch = [(x[:, None], y[:, None]) for x, y in zip(X, Y)]
-    sums_b = [np.zeros(b.shape) for b in net.biases]
-    sums_w = [np.zeros(w.shape) for w in net.weights]
-    for x, y in batch:
-        nb, nw = net.backprop(x, y)
-        sums_b = [s + d for s, d in zip(sums_b, nb)]
-        sums_w = [s + d for s, d in zip(sums_w, nw)]
+    sums_b, sums_w = net.batch_gradients(batch)
     hand = [w / len(batch) for w in sums_w] + [b.ravel() / len(batch) for b in sums_b]
     grad_gap = max(np.abs(a - h).max() for a, h in zip(auto, hand))
 

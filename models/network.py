@@ -117,14 +117,20 @@ class NeuralNetwork:
             nabla_w[-l] = delta.T @ activations[-l - 1]       # BP4, summed over the batch
         return nabla_b, nabla_w
 
-    def update_mini_batch(self, batch: Sequence[tuple], learning_rate: float) -> None:
-        """One SGD step, the seed's way: backprop each (x, y), average, w -= η ∇w."""
+    def batch_gradients(self, batch: Sequence[tuple]) -> tuple[list, list]:
+        """(nabla_b, nabla_w) summed over the (x, y) examples of a batch, the seed's way:
+        backprop one example at a time."""
         nabla_b = [np.zeros(b.shape) for b in self.biases]
         nabla_w = [np.zeros(w.shape) for w in self.weights]
         for x, y in batch:
             delta_nabla_b, delta_nabla_w = self.backprop(x, y)
             nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
             nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+        return nabla_b, nabla_w
+
+    def update_mini_batch(self, batch: Sequence[tuple], learning_rate: float) -> None:
+        """One SGD step, the seed's way: backprop each (x, y), average, w -= η ∇w."""
+        nabla_b, nabla_w = self.batch_gradients(batch)
         self._apply(nabla_b, nabla_w, learning_rate / len(batch))
 
     def update_mini_batch_matrix(self, X: np.ndarray, Y: np.ndarray,

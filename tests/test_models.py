@@ -37,12 +37,7 @@ def test_autodiff_equals_handwritten_backprop(sizes, seed, batch):
     net, model, X, Y = make_pair(sizes, seed, batch)
     gb, gw = autodiff_grads(model, X, Y)
     # per example, the seed's way: C = 1/(2n) Σ_x ||y - a||², so ∇C = mean of per-example nablas
-    per_b = [np.zeros(b.shape) for b in net.biases]
-    per_w = [np.zeros(w.shape) for w in net.weights]
-    for x, y in zip(X, Y):
-        nb, nw = net.backprop(x[:, None], y[:, None])
-        per_b = [a + b for a, b in zip(per_b, nb)]
-        per_w = [a + b for a, b in zip(per_w, nw)]
+    per_b, per_w = net.batch_gradients([(x[:, None], y[:, None]) for x, y in zip(X, Y)])
     mb, mw = net.backprop_batch(X, Y)      # matrix form: sums over the batch
     for l in range(len(gb)):
         close(gb[l], per_b[l].ravel() / batch)
