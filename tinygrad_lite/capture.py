@@ -84,8 +84,10 @@ def _codegen(rec: Recorder, result: Any) -> tuple[str, dict]:
     def ref(obj: Any) -> str:
         if isinstance(obj, (np.ndarray, np.generic)) and id(obj) in names:
             return names[id(obj)]
-        if isinstance(obj, tuple) and any(isinstance(o, (np.ndarray, np.generic)) for o in obj):
-            return "(" + "".join(ref(o) + ", " for o in obj) + ")"
+        if isinstance(obj, (tuple, list)) and any(isinstance(o, (np.ndarray, np.generic))
+                                                  for o in obj):  # e.g. an index (rows, labels)
+            items = "".join(ref(o) + ", " for o in obj)
+            return f"({items})" if isinstance(obj, tuple) else f"[{items}]"
         return const(obj)
 
     lines = []

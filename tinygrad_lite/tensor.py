@@ -13,6 +13,7 @@ recorded once and replayed (see `tinygrad_lite.capture`).
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 from typing import Any, Callable
 
@@ -70,7 +71,8 @@ class Function:
             out = cls.forward(*arrays, **params)
         except ValueError as e:
             shapes = " and ".join(str(t.shape) for t in tensors)
-            raise ValueError(f"{cls.__name__.lower()}: cannot combine shapes {shapes}: {e}") from None
+            plural = "s" if len(tensors) > 1 else ""
+            raise ValueError(f"{cls.__name__.lower()} of shape{plural} {shapes}: {e}") from None
         if out.__class__ is not np.ndarray:  # numpy returns scalars for 0-d results
             out = np.asarray(out)
         if _recorder is not None:
@@ -357,7 +359,6 @@ class _Freed(Function):
             "call backward(retain_graph=True) the first time to keep it")
 
 
-
 def _toposort(root: "Tensor") -> list:
     """The nodes that require grad behind root, outputs before inputs. Every tensor is numbered
     as it is made, after its inputs, so sorting by that number (descending) is a topological
@@ -527,6 +528,12 @@ class Tensor:
             raise TypeError(f"Tensor ** p needs a constant number p, got {type(p).__name__}; "
                             "for a tensor exponent write (log(x) * p).exp()")
         return Pow.apply(self, p=float(p) if isinstance(p, np.floating) else p)
+
+    def __rpow__(self, base: Any) -> "Tensor":
+        """base ** t for a positive constant base, as e^(t ln base)."""
+        if not isinstance(base, (int, float, np.integer, np.floating)) or not base > 0:
+            raise TypeError(f"b ** Tensor needs a positive constant number b, got {base!r}")
+        return (self * math.log(base)).exp()
 
     def exp(self) -> "Tensor": return Exp.apply(self)
     def log(self) -> "Tensor": return Log.apply(self)
