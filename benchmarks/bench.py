@@ -5,8 +5,8 @@
     python benchmarks/bench.py --end-to-end       # also the full 30-epoch recipe, with peak memory
 
 Every implementation trains the same network (784-H-10 sigmoid, quadratic cost, plain SGD) on
-the real MNIST training images in the same batches; runs are interleaved (one epoch of each, then
-again) so that load on the machine falls on all alike, and the median is reported. PyTorch rows
+the real MNIST training images in the same batches; runs are interleaved (6,000 images of each
+in turn) so that load on the machine falls on all alike, and the median epoch is reported. PyTorch rows
 appear when torch is installed. On machines that set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, unset
 both for this command when timing numpy at its best.
 """
@@ -37,20 +37,20 @@ def seed_per_example(X, Y, batch, hidden):
     net = NeuralNetwork([784, hidden, 10], seed=0)
     Xc, Yc = X.astype(np.float64)[:, :, None], Y.astype(np.float64)[:, :, None]
 
-    def epoch():
-        for k in range(0, len(X), batch):
+    def run(lo, hi):
+        for k in range(lo, hi, batch):
             net.update_mini_batch(list(zip(Xc[k:k + batch], Yc[k:k + batch])), LR)
-    return epoch
+    return run
 
 
 def handwritten(X, Y, batch, hidden):
     """BP1-BP4 in matrix form over the mini-batch, plain numpy (models/network.py)."""
     net = NeuralNetwork([784, hidden, 10], seed=0, dtype=np.float32)
 
-    def epoch():
-        for k in range(0, len(X), batch):
+    def run(lo, hi):
+        for k in range(lo, hi, batch):
             net.update_mini_batch_matrix(X[k:k + batch], Y[k:k + batch], LR)
-    return epoch
+    return run
 
 
 def _step(hidden):
@@ -70,20 +70,20 @@ def eager(X, Y, batch, hidden):
     """The plain loop a user writes: forward, cost, zero_grad, backward, step."""
     step = _step(hidden)
 
-    def epoch():
-        for k in range(0, len(X), batch):
+    def run(lo, hi):
+        for k in range(lo, hi, batch):
             step(Tensor(X[k:k + batch]), Tensor(Y[k:k + batch]))
-    return epoch
+    return run
 
 
 def captured(X, Y, batch, hidden):
     """The same step captured once and replayed (tinygrad_lite.capture)."""
     step = capture(_step(hidden))
 
-    def epoch():
-        for k in range(0, len(X), batch):
+    def run(lo, hi):
+        for k in range(lo, hi, batch):
             step(X[k:k + batch], Y[k:k + batch])
-    return epoch
+    return run
 
 
 def torch_eager(X, Y, batch, hidden):
@@ -94,14 +94,14 @@ def torch_eager(X, Y, batch, hidden):
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
 
-    def epoch():
-        for k in range(0, len(X), batch):
+    def run(lo, hi):
+        for k in range(lo, hi, batch):
             x, y = Xt[k:k + batch], Yt[k:k + batch]
             loss = ((model(x) - y) ** 2).sum() / (2 * len(x))
             opt.zero_grad()
             loss.backward()
             opt.step()
-    return epoch
+    return run
 
 
 IMPLEMENTATIONS = [("seed per-example", "float64", seed_per_example),
@@ -119,19 +119,31 @@ def have_torch() -> bool:
         return False
 
 
-def time_configs(X, Y, configs, repeats, skip_seed):
+def time_configs(X, Y, configs, repeats, skip_seed, chunk=6000):
+    """Median seconds per epoch. Each epoch is run in chunks of `chunk` images, the
+    implementations taking turns chunk by chunk, so that the machine's changing load falls on
+    all of them alike."""
     rows = []
     for batch, hidden in configs:
         impls = [(n, d, f) for n, d, f in IMPLEMENTATIONS
                  if (n != "PyTorch eager" or have_torch())
                  and (n != "seed per-example" or not skip_seed)]
-        epochs = {name: make(X, Y, batch, hidden) for name, _, make in impls}
+        runs = {name: make(X, Y, batch, hidden) for name, _, make in impls}
         times = {name: [] for name, _, _ in impls}
-        for _ in range(repeats):
-            for name, _, _ in impls:
-                start = time.perf_counter()
-                epochs[name]()
-                times[name].append(time.perf_counter() - start)
+        # PyTorch goes last, on its own: its worker threads keep spinning for a while after
+        # each op and would slow down whichever implementation ran right after it.
+        groups = [[n for n in runs if n != "PyTorch eager"],
+                  [n for n in runs if n == "PyTorch eager"]]
+        for group in groups:
+            for _ in range(repeats if group else 0):
+                epoch = dict.fromkeys(group, 0.0)
+                for lo in range(0, len(X), chunk):
+                    for name in group:
+                        start = time.perf_counter()
+                        runs[name](lo, min(lo + chunk, len(X)))
+                        epoch[name] += time.perf_counter() - start
+                for name in group:
+                    times[name].append(epoch[name])
         base = statistics.median(times["handwritten numpy"])
         for name, dtype, _ in impls:
             med = statistics.median(times[name])
@@ -220,7 +232,7 @@ def main() -> None:
         print(f"{r['implementation']:<24}{r['dtype']:<9}{r['batch']:>6}{r['hidden']:>7}"
               f"{r['s_per_epoch']:>10.3f}{r['ratio_to_handwritten']:>8.2f}"
               f"{r['examples_per_s']:>12,.0f}")
-    print(f"(median of {args.repeats} interleaved epochs of {len(X)} images; ratio: to "
+    print(f"(median of {args.repeats} epochs of {len(X)} images, interleaved; ratio: to "
           "handwritten numpy at the same batch and hidden size)")
     result = {"per_epoch": rows}
     if args.end_to_end:
