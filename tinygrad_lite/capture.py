@@ -125,12 +125,10 @@ class CapturedStep:
         arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
         if self._replay is None:
             return self._capture(arrays, [(a.shape, a.dtype) for a in arrays])
-        if len(arrays) != len(self._signature) or any(
-                a.shape != shape or a.dtype != dtype
-                for a, (shape, dtype) in zip(arrays, self._signature)):
-            got = self._describe([(a.shape, a.dtype) for a in arrays])
+        signature = [(a.shape, a.dtype) for a in arrays]
+        if signature != self._signature:
             raise CaptureError(f"this step was captured for inputs {self._describe(self._signature)}"
-                               f", got {got}; run this batch eagerly")
+                               f", got {self._describe(signature)}; run this batch eagerly")
         out = self._replay(*arrays)
         if self._result_kind is Tensor:
             return Tensor._make(np.asarray(out), None)
