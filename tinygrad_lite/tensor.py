@@ -610,7 +610,9 @@ class Tensor:
             if data.size != 1:
                 raise RuntimeError(f"backward: the output has shape {data.shape}; a non-scalar "
                                    "output needs gradient= (an array of that shape)")
-            seed = _call(np.ones, data.shape, data.dtype)
+            seed = np.ones(data.shape, data.dtype)
+            if _recorder is not None:
+                _recorder.record(np.ones, (data.shape, data.dtype), {}, seed)
         else:
             seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient,
                             dtype=data.dtype)
