@@ -146,9 +146,9 @@ class Sigmoid(Function):
     """
 
     @staticmethod
+    @np.errstate(over="ignore")
     def forward(x: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return 1 / (1 + np.exp(-x))
+        return 1 / (1 + np.exp(-x))
 
     @staticmethod
     def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray) -> tuple:
@@ -359,19 +359,32 @@ class _Freed(Function):
             "call backward(retain_graph=True) the first time to keep it")
 
 
+_freed_ctx: dict = {}
+
+
+def _freed(op: type) -> tuple:
+    """The context of a node made by `op` once backward() has freed its graph."""
+    ctx = _freed_ctx.get(op)
+    if ctx is None:
+        ctx = _freed_ctx[op] = (_Freed, (), (), {"op": op})
+    return ctx
+
+
 def _toposort(root: "Tensor") -> list:
     """The nodes that require grad behind root, outputs before inputs. Every tensor is numbered
     as it is made, after its inputs, so sorting by that number (descending) is a topological
     order; the walk is a loop over a stack (no recursion limit)."""
-    nodes, stack = {id(root): root}, [root]
+    nodes, stack, seen = [root], [root], {root}
     while stack:
         ctx = stack.pop()._ctx
         if ctx is not None:
             for p in ctx[1]:
-                if p.requires_grad and id(p) not in nodes:
-                    nodes[id(p)] = p
+                if p.requires_grad and p not in seen:
+                    seen.add(p)
+                    nodes.append(p)
                     stack.append(p)
-    return sorted(nodes.values(), key=_creation_order, reverse=True)
+    nodes.sort(key=_creation_order, reverse=True)
+    return nodes
 
 
 # ----------------------------------------------------------------------------------------------
@@ -408,6 +421,7 @@ def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tup
 
 class Tensor:
     """An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
+    Tensors compare and hash by identity, so the engine keys its bookkeeping by tensor.
 
     `data` is the numpy array (a numpy array given is wrapped, not copied); `grad` is dC/d(data)
     after `C.backward()`, of the same shape and dtype, or None. Python floats and lists become
@@ -619,17 +633,16 @@ class Tensor:
             if seed.shape != data.shape:
                 raise ValueError(f"backward: gradient has shape {seed.shape}, output has "
                                  f"shape {data.shape}")
-        grads = {id(self): seed}  # node -> dC/d(node), summed over the node's uses so far
-        stored = set()            # arrays already stored as a leaf's grad (by their base)
+        grads = {self: seed}  # node -> dC/d(node) summed over its uses so far (keys by identity)
+        stored = set()        # ids of the arrays stored as some leaf's grad in this pass
         for node in _toposort(self):
-            g = grads.pop(id(node), None)
+            g = grads.pop(node, None)
             ctx = node._ctx
             if g is None:
                 continue
-            if ctx is None:  # a leaf: store the gradient, copying an array stored before
-                base = id(g if g.base is None else g.base)
-                copy = base in stored or not g.flags.writeable or g.ndim == 0
-                stored.add(base)
+            if ctx is None:  # a leaf: store the gradient, copying a view or an array stored before
+                copy = g.base is not None or id(g) in stored or g.ndim == 0
+                stored.add(id(g))
                 if _recorder is None and node.grad is None and not copy:
                     node.grad = g  # the common case of _store_grad, inlined for speed
                 else:
@@ -640,11 +653,10 @@ class Tensor:
             if _recorder is not None:
                 _recorder.record(fn.backward, [g, node.data, *arrays], params, pgs)
             if not retain_graph:
-                node._ctx = (_Freed, (), (), {"op": fn})
+                node._ctx = _freed(fn)
             for p, d, pg in zip(parents, arrays, pgs):
                 if pg is None or not p.requires_grad:
                     continue
                 if pg.shape != d.shape or pg.dtype != d.dtype:
                     pg = _call(_unbroadcast, pg, d.shape, d.dtype)
-                key = id(p)
-                grads[key] = pg if key not in grads else _call(np.add, grads[key], pg)
+                grads[p] = _call(np.add, grads[p], pg) if p in grads else pg
