@@ -75,8 +75,13 @@ def _codegen(rec: Recorder, result: Any) -> tuple[str, dict]:
         if _is_literal(obj):
             return repr(obj)
         if id(obj) not in constants:
-            label = getattr(obj, "__qualname__", "").replace(".", "_").replace("<", "").replace(
-                ">", "").lstrip("_") if callable(obj) else ""
+            if isinstance(obj, np.dtype):
+                label = obj.name
+            elif callable(obj):
+                label = getattr(obj, "__qualname__", "").replace(".", "_").replace(
+                    "<", "").replace(">", "").lstrip("_")
+            else:
+                label = ""
             constants[id(obj)] = f"{label or 'c'}_{len(constants)}"
             namespace[constants[id(obj)]] = obj
         return constants[id(obj)]
@@ -107,8 +112,26 @@ def _codegen(rec: Recorder, result: Any) -> tuple[str, dict]:
            "(" + ", ".join(ref(r.data) for r in result) + ",)" if isinstance(result, tuple)
            else "None")
     args = ", ".join(f"x{i}" for i in range(len(rec.inputs)))
-    source = f"def step({args}):\n" + "\n".join(lines) + f"\n    return {ret}\n"
+    guard = " or ".join(f"x{i}.shape != {a.shape!r} or x{i}.dtype != {const(a.dtype)}"
+                        for i, a in enumerate(rec.inputs)) or "False"
+    namespace["mismatch"] = _mismatch(rec.inputs)
+    source = (f"def step({args}):\n    if {guard}:\n        mismatch({args})\n"
+              + "\n".join(lines) + f"\n    return {ret}\n")
     return source, namespace
+
+
+def _describe(arrays: Any) -> str:
+    return ", ".join(f"{a.shape} {a.dtype}" for a in arrays)
+
+
+def _mismatch(captured: list[np.ndarray]) -> Callable[..., None]:
+    """What a replay does when its inputs are not of the captured shapes and dtypes."""
+    expected = _describe(captured)
+
+    def mismatch(*arrays: np.ndarray) -> None:
+        raise CaptureError(f"this step was captured for inputs {expected}, got "
+                           f"{_describe(arrays)}; run this batch eagerly")
+    return mismatch
 
 
 class CapturedStep:
@@ -118,29 +141,24 @@ class CapturedStep:
         self.fn = fn
         self.source: str | None = None
         self._replay: Callable | None = None
-        self._signature: list[tuple] | None = None
+        self._n_inputs = 0
         self._result_kind: Any = None
 
     def __call__(self, *inputs: Any) -> Any:
         arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
         if self._replay is None:
-            return self._capture(arrays, [(a.shape, a.dtype) for a in arrays])
-        signature = [(a.shape, a.dtype) for a in arrays]
-        if signature != self._signature:
-            raise CaptureError(f"this step was captured for inputs {self._describe(self._signature)}"
-                               f", got {self._describe(signature)}; run this batch eagerly")
-        out = self._replay(*arrays)
+            return self._capture(arrays)
+        if len(arrays) != self._n_inputs:
+            raise CaptureError(f"this step was captured for {self._n_inputs} inputs, "
+                               f"got {len(arrays)}")
+        out = self._replay(*arrays)  # its first line checks the shapes and dtypes
         if self._result_kind is Tensor:
-            return Tensor._make(np.asarray(out), None)
+            return Tensor._make(out if out.__class__ is np.ndarray else np.asarray(out), None)
         if self._result_kind is tuple:
             return tuple(Tensor._make(np.asarray(o), None) for o in out)
         return None
 
-    @staticmethod
-    def _describe(signature: list[tuple]) -> str:
-        return ", ".join(f"{shape} {dtype}" for shape, dtype in signature)
-
-    def _capture(self, arrays: list[np.ndarray], signature: list[tuple]) -> Any:
+    def _capture(self, arrays: list[np.ndarray]) -> Any:
         if engine._recorder is not None:
             raise CaptureError("capture cannot be nested")
         rec = Recorder(arrays)
@@ -156,7 +174,7 @@ class CapturedStep:
         self.source, namespace = _codegen(rec, result)
         exec(compile(self.source, f"<captured {getattr(self.fn, '__name__', 'step')}>", "exec"),
              namespace)
-        self._replay, self._signature = namespace["step"], signature
+        self._replay, self._n_inputs = namespace["step"], len(arrays)
         self._result_kind = type(result) if result is not None else None
         return result
 
