@@ -6,7 +6,8 @@
 
 Every implementation trains the same network (784-H-10 sigmoid, quadratic cost, plain SGD) on
 the real MNIST training images in the same batches; runs are interleaved (6,000 images of each
-in turn) so that load on the machine falls on all alike, and the median epoch is reported. PyTorch rows
+in turn) so that load on the machine falls on all alike, and the median epoch is reported.
+PyTorch rows
 appear when torch is installed. On machines that set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, unset
 both for this command when timing numpy at its best.
 """

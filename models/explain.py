@@ -81,7 +81,8 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0
 
 
-TOLERANCES = {"float64": (1e-6, 1e-6, 1e-12), "float32": (1e-2, 5e-2, 1e-5)}  # eps, vs numeric, vs hand
+# dtype -> (eps, tolerance against differences, tolerance against the handwritten equations)
+TOLERANCES = {"float64": (1e-6, 1e-6, 1e-12), "float32": (1e-2, 5e-2, 1e-5)}
 
 
 def check_gradients(model: DigitNet, X: np.ndarray, Y: np.ndarray, mode: str = "full",

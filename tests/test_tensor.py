@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
-import tinygrad_lite as tl
 import tinygrad_lite.functional as F
 from tinygrad_lite import Tensor, gradcheck
 

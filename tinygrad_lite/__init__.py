@@ -1,4 +1,4 @@
-"""tinygrad_lite: a small reverse-mode autodiff library on numpy, for learning how networks learn."""
+"""tinygrad_lite: a small reverse-mode autodiff library on numpy, for learning how nets learn."""
 from .tensor import Function, Tensor, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from . import functional, nn, optim

@@ -37,7 +37,8 @@ def _sizes(text: str) -> list[int]:
     try:
         sizes = [int(s) for s in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"sizes are comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"sizes are comma-separated integers, got {text!r}") from None
     if len(sizes) < 2 or sizes[0] != 784 or sizes[-1] != 10 or min(sizes) < 1:
         raise argparse.ArgumentTypeError(
             f"sizes must start at 784 (28x28 pixels) and end at 10 (digits), with positive "
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("train", help="train the digit network on MNIST",
-                       description=f"Train on MNIST. Defaults are the seed's recipe: {SEED_RECIPE}.")
+                       description=f"Train on MNIST. Defaults: the seed's recipe, {SEED_RECIPE}.")
     _network_args(p)
     p.add_argument("--epochs", type=_number(int, 0), default=30)
     p.add_argument("--batch-size", type=_number(int, 1), default=10)

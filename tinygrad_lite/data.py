@@ -71,8 +71,9 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     dtype = np.dtype(_IDX_TYPES[type_byte])
     expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
     if len(raw) != expected:
+        problem = "truncated" if len(raw) < expected else "extra bytes"
         raise DataError(f"{name}: dimensions {dims} of {dtype.name} need {expected} bytes, the "
-                        f"file has {len(raw)} ({'truncated' if len(raw) < expected else 'extra bytes'})")
+                        f"file has {len(raw)} ({problem})")
     return np.frombuffer(raw, dtype, offset=header).reshape(dims)
 
 

@@ -43,7 +43,8 @@ def misclassified(model: Module, images: np.ndarray, labels: np.ndarray, path: s
     for ax, i in zip(np.ravel(axes), wrong):
         ax.imshow(images[i].reshape(28, 28), cmap="gray_r")
         ax.set_title(f"{labels[i]}→{pred[i]}", fontsize=9)
-    fig.suptitle(f"Misclassified test digits ({int((pred != labels).sum())} in all), true→predicted")
+    total = int((pred != labels).sum())
+    fig.suptitle(f"Misclassified test digits ({total} in all), true→predicted")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -406,7 +406,8 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
         try:
             arr = np.asarray(data, dtype=dtype)
         except ValueError as e:
-            raise ValueError(f"Tensor: cannot make an array of {type(data).__name__}: {e}") from None
+            raise ValueError(
+                f"Tensor: cannot make an array of {type(data).__name__}: {e}") from None
         if native and dtype is None and arr.dtype == np.float64:
             arr = arr.astype(np.float32)  # Python floats become float32, PyTorch's default
     if arr.dtype.kind not in "fiub":
@@ -475,7 +476,8 @@ class Tensor:
         if _recorder is not None:
             _recorder.refuse("item()")
         if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+            raise ValueError(
+                f"item() needs a tensor with one element, this one has shape {self.shape}")
         return self.data.item()
 
     def tolist(self) -> Any:
@@ -575,7 +577,8 @@ class Tensor:
         return out * (out.size / self.size if self.size else np.nan)
 
     def reshape(self, *shape: Any) -> "Tensor":
-        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
         return Reshape.apply(self, shape=shape)
 
     def permute(self, *axes: int) -> "Tensor":
