@@ -24,7 +24,9 @@ def _pair(pred: Tensor, target: Any, name: str) -> Tensor:
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ Wᵀ + b, with W of shape (out, in) and b of shape (out,)."""
+    """x @ Wᵀ + b, with W of shape (out, in) and b of shape (out,); x may be a numpy array."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
     if bias is None:
         return x @ weight.T
     return Affine.apply(x, weight, bias,
