@@ -145,7 +145,8 @@ class CapturedStep:
         self._result_kind: Any = None
 
     def __call__(self, *inputs: Any) -> Any:
-        arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
+        arrays = [x if x.__class__ is np.ndarray else x.data if isinstance(x, Tensor)
+                  else np.asarray(x) for x in inputs]
         if self._replay is None:
             return self._capture(arrays)
         if len(arrays) != self._n_inputs:

@@ -627,9 +627,7 @@ class Tensor:
             if data.size != 1:
                 raise RuntimeError(f"backward: the output has shape {data.shape}; a non-scalar "
                                    "output needs gradient= (an array of that shape)")
-            seed = np.ones(data.shape, data.dtype)
-            if _recorder is not None:
-                _recorder.record(np.ones, (data.shape, data.dtype), {}, seed)
+            seed = np.ones(data.shape, data.dtype)  # a constant when a step is captured
         else:
             seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient,
                             dtype=data.dtype)
@@ -637,7 +635,7 @@ class Tensor:
                 raise ValueError(f"backward: gradient has shape {seed.shape}, output has "
                                  f"shape {data.shape}")
         grads = {self: seed}  # node -> dC/d(node) summed over its uses so far (keys by identity)
-        stored = set()        # ids of the arrays stored as some leaf's grad in this pass
+        stored = {id(seed)}   # ids of arrays a leaf must copy: the seed, and grads stored already
         for node in _toposort(self):
             g = grads.pop(node, None)
             ctx = node._ctx
