@@ -19,6 +19,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -211,16 +212,18 @@ atexit.register(_peak)
 
 def _child(code):
     """Run python code in a fresh process: wall time, its peak RSS in MB (VmHWM, read by the
-    child itself: a parent's getrusage would count this big process's pages), last line."""
+    child itself: a parent's getrusage would count this big process's pages), last epoch line."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", PEAK_REPORT + code], capture_output=True,
-                          text=True)
+    with tempfile.TemporaryDirectory() as folder:  # train writes its checkpoint there
+        proc = subprocess.run([sys.executable, "-c", PEAK_REPORT + code], capture_output=True,
+                              text=True, cwd=folder)
     seconds = time.perf_counter() - start
     if proc.returncode:
         raise SystemExit(f"benchmark child failed:\n{proc.stderr}")
     peaks = [ln.split()[1] for ln in proc.stderr.splitlines() if ln.startswith("peak-rss-kb")]
     peak = int(peaks[-1]) / 1024 if peaks else float("nan")
-    return seconds, peak, proc.stdout.strip().splitlines()[-1]
+    epochs = [ln for ln in proc.stdout.splitlines() if ln.startswith("Epoch")]
+    return seconds, peak, epochs[-1] if epochs else proc.stdout.strip().splitlines()[-1]
 
 
 def end_to_end(epochs):

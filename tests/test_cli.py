@@ -11,6 +11,13 @@ from helpers import idx_bytes, write_fake_mnist
 from tinygrad_lite.cli import main
 
 FLOOR = 8000  # of 10,000 test digits: an untrained network gets about 1,000
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_folder(tmp_path, monkeypatch):
+    """train writes digitnet.npz to the current folder by default: keep it out of the checkout."""
+    monkeypatch.chdir(tmp_path)
 
 
 def run(capsys, *argv):
@@ -20,10 +27,10 @@ def run(capsys, *argv):
 
 
 def test_version_and_help():
-    out = subprocess.run([sys.executable, "-m", "tinygrad_lite", "--version"],
+    out = subprocess.run([sys.executable, "-m", "tinygrad_lite", "--version"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
     assert re.match(r"tinygrad-lite \d+\.\d+\.\d+", out)
-    out = subprocess.run([sys.executable, "-m", "tinygrad_lite", "train", "--help"],
+    out = subprocess.run([sys.executable, "-m", "tinygrad_lite", "train", "--help"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
     assert "--batch-size" in out and "--lr" in out
 
@@ -139,3 +146,14 @@ def test_plot_writes_three_pictures(tmp_path, capsys):
     assert code == 0
     for name in ("curves.png", "curves-misclassified.png", "curves-weights.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_default_checkpoint_and_no_save(tmp_path, capsys):
+    folder = write_fake_mnist(tmp_path / "data")
+    code, out, _ = run(capsys, "train", "--data-dir", str(folder), "--epochs", "1")
+    assert code == 0 and "saved digitnet.npz" in out and os.path.exists("digitnet.npz")
+    code, out, _ = run(capsys, "evaluate", "--data-dir", str(folder))
+    assert code == 0 and " / 20 (" in out
+    os.remove("digitnet.npz")
+    assert run(capsys, "train", "--data-dir", str(folder), "--epochs", "1", "--no-save")[0] == 0
+    assert not os.path.exists("digitnet.npz")

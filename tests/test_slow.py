@@ -8,6 +8,11 @@ from tinygrad_lite.cli import main
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def in_tmp_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # train writes digitnet.npz here
+
+
 def last_epoch(capsys, *argv):
     assert main(["train", *argv]) == 0
     out = capsys.readouterr().out

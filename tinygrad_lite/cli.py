@@ -13,6 +13,7 @@ import numpy as np
 from . import __version__
 
 SEED_RECIPE = "784-30-10 sigmoid, quadratic cost, N(0,1) init, SGD batch 10, lr 3.0, 30 epochs"
+DEFAULT_CHECKPOINT = "digitnet.npz"
 
 
 class CommandError(Exception):
@@ -96,13 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_number(int, 1), help="train on the first N images only")
     p.add_argument("--eager", action="store_true",
                    help="run every step eagerly instead of capturing and replaying it")
-    p.add_argument("--save", metavar="PATH", help="write a checkpoint (.npz) when done")
+    p.add_argument("--save", metavar="PATH", default=DEFAULT_CHECKPOINT,
+                   help=f"write the checkpoint (.npz) here when done (default: {DEFAULT_CHECKPOINT})")
+    p.add_argument("--no-save", dest="save", action="store_const", const=None,
+                   help="do not write a checkpoint")
     p.add_argument("--plot", metavar="PATH", help="write learning curves to PATH (.png) and, "
                    "beside it, misclassified digits and hidden weights (needs matplotlib)")
     _data_arg(p)
 
     p = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint")
-    p.add_argument("checkpoint")
+    p.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT,
+                   help=f"from train (default: {DEFAULT_CHECKPOINT})")
     _data_arg(p)
 
     p = sub.add_parser("graph", help="the digit network's cost graph for one mini-batch (DOT)")
@@ -158,6 +163,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         folder = os.path.dirname(os.path.abspath(args.save))
         if not os.path.isdir(folder):
             raise CommandError(f"cannot save to {args.save}: folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise CommandError(f"cannot save to {args.save}: folder {folder} is not writable "
+                               "(choose another with --save PATH, or --no-save)")
     sizes = _resolve_sizes(args)
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     data = _load_data(args)
@@ -198,7 +206,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 "weight_decay": args.weight_decay, "batch_size": args.batch_size,
                 "epochs": args.epochs, "seed": seed, "history": history}
         save(model.state_dict(), args.save, metadata=meta)
-        print(f"saved {args.save}")
+        print(f"saved {args.save} (tinygrad-lite evaluate {args.save})")
     if plot is not None:
         written = plot.training_report(args.plot, history, model, data.test_images,
                                        data.test_labels)
