@@ -18,6 +18,11 @@ EXPRESSIONS = {
     "softmax": lambda a, b, m: ((a * b).reshape(-1, m.shape[0]).log_softmax(dim=1)
                                 * (a + b).softmax(dim=-1).reshape(-1, m.shape[0])).sum(),
     "matmul": lambda a, b, m: ((a + b).reshape(-1, m.shape[0]) @ m).sigmoid().sum(),
+    "reductions": lambda a, b, m: ((a * b).mean(dim=-1, keepdim=True) * a
+                                   - (a - b).sum(0) / 3).tanh().mean(),
+    "shape_ops": lambda a, b, m: ((a + b).reshape(-1, m.shape[0]).T[1:, ::2] * 2
+                                  ).clamp(min=-0.5, max=0.7).sum(),
+    "powers": lambda a, b, m: (((a * a + 1) ** -1.5) + 2 ** (b * 0.3) + (a * a + 0.1).sqrt()).sum(),
 }
 
 
