@@ -81,9 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train the digit network on MNIST",
                        description=f"Train on MNIST. Defaults: the seed's recipe, {SEED_RECIPE}.")
     _network_args(p)
-    p.add_argument("--epochs", type=_number(int, 0), default=30)
-    p.add_argument("--batch-size", type=_number(int, 1), default=10)
-    p.add_argument("--lr", type=_number(float, 0, strict=True), default=3.0, help="learning rate")
+    p.add_argument("--epochs", type=_number(int, 0), default=30,
+                   help="passes over the training images (default 30)")
+    p.add_argument("--batch-size", type=_number(int, 1), default=10,
+                   help="images per SGD step (default 10)")
+    p.add_argument("--lr", type=_number(float, 0, strict=True), default=3.0,
+                   help="learning rate η (default 3.0)")
     p.add_argument("--cost", choices=["quadratic", "cross-entropy"], default="quadratic")
     p.add_argument("--init", choices=["standard", "scaled", "default"], default="standard",
                    help="standard: N(0,1) (the seed); scaled: N(0,1/n_in) weights; "
@@ -91,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
     p.add_argument("--momentum", type=_number(float, 0), default=0.0)
     p.add_argument("--weight-decay", type=_number(float, 0), default=0.0,
-                   help="L2 penalty λ: each step adds λ·w to the weights' gradient")
+                   help="L2 penalty λ: each step adds λ·p to every parameter p's gradient")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--seed", type=int, default=None, help="for the initial weights and shuffling")
     p.add_argument("--limit", type=_number(int, 1), help="train on the first N images only")
