@@ -66,9 +66,8 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
                          f"images and {len(labels)} labels")
     cost_fn = COSTS[cost]
     dtype = optimizer.params[0].dtype
-    n_out = int(labels.max()) + 1 if test is None else int(max(labels.max(), test[1].max())) + 1
     images = images if images.dtype == dtype else images.astype(dtype)
-    targets = F.one_hot(labels, max(n_out, 10), dtype)
+    targets = F.one_hot(labels, max(10, int(labels.max()) + 1), dtype)  # y(x): digits 0-9
 
     def train_step(x: Tensor, y: Tensor) -> Tensor:
         loss = cost_fn(model(x), y)
