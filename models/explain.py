@@ -149,4 +149,4 @@ def example(images: np.ndarray, labels: np.ndarray, index: int) -> tuple[Any, An
     """Test image `index` and its one-hot label."""
     if not 0 <= index < len(images):
         raise IndexError(f"--index must be in [0, {len(images)}), got {index}")
-    return images[index], np.eye(10)[labels[index]]
+    return images[index], F.one_hot([labels[index]], 10, np.float64)[0]

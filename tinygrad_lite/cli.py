@@ -260,9 +260,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _batch(args: argparse.Namespace, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """n random MNIST test images and their one-hot labels."""
+    from . import functional as F
     data = _load_data(args)
     idx = np.random.default_rng(seed).choice(len(data.test_labels), n, replace=False)
-    return data.test_images[idx], np.eye(10, dtype=np.float32)[data.test_labels[idx]]
+    return data.test_images[idx], F.one_hot(data.test_labels[idx], 10, np.float32)
 
 
 def cmd_graph(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from . import functional as F
-from .tensor import Tensor, _call
+from .tensor import Tensor, _call, _zero_grads
 
 
 class Module:
@@ -74,11 +74,6 @@ class Module:
         kids = [f"  ({k}): " + repr(m).replace("\n", "\n  ") for k, m in self.children()]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ("\n" + "\n".join(kids) + "\n)" if kids else ")")
-
-
-def _zero_grads(params: list[Tensor]) -> None:
-    for p in params:
-        p.grad = None
 
 
 INITS = ("standard", "scaled", "default")

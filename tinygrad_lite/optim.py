@@ -7,7 +7,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .tensor import Tensor, _call
+from .tensor import Tensor, _call, _zero_grads
 
 
 class Optimizer:
@@ -26,11 +26,7 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to None."""
-        _call(self._zero_grad)
-
-    def _zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
+        _call(_zero_grads, self.params)
 
     def step(self) -> None:
         """Update every parameter that has a grad."""

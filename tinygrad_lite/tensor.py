@@ -341,6 +341,12 @@ def _unbroadcast(g: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
     return g.astype(dtype, copy=False)
 
 
+def _zero_grads(params: list) -> None:
+    """Set each tensor's grad to None (zero_grad of modules and optimizers)."""
+    for p in params:
+        p.grad = None
+
+
 def _store_grad(t: "Tensor", g: np.ndarray, copy: bool) -> None:
     """t.grad += g for a leaf (accumulating, as PyTorch's leaves do)."""
     if t.grad is None:
