@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -24,12 +23,11 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import tinygrad_lite.functional as F  # noqa: E402
-from models import DigitNet, NeuralNetwork  # noqa: E402
-from tinygrad_lite import Tensor, capture, optim  # noqa: E402
-from tinygrad_lite.data import load_mnist  # noqa: E402
+import tinygrad_lite.functional as F
+from tinygrad_lite.models import DigitNet, NeuralNetwork
+from tinygrad_lite import Tensor, capture, optim
+from tinygrad_lite.data import load_mnist
 
 LR = 3.0
 
@@ -182,9 +180,8 @@ def time_configs(X, Y, configs, repeats, skip_seed, chunk=6000):
 
 
 HANDWRITTEN_RECIPE = r"""
-import sys, time, numpy as np
-sys.path.insert(0, {root!r})
-from models import NeuralNetwork
+import time, numpy as np
+from tinygrad_lite.models import NeuralNetwork
 from tinygrad_lite.data import load_mnist
 d = load_mnist()
 Y = np.eye(10, dtype=np.float32)[d.train_labels]
@@ -229,9 +226,8 @@ def _child(code):
 def end_to_end(epochs):
     """`tinygrad-lite train` (the seed's recipe) and handwritten numpy doing the same, each in a
     fresh process: wall time including data loading and per-epoch evaluation, and peak RSS."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    hand = HANDWRITTEN_RECIPE.format(root=root, epochs=epochs)
-    ours = (f"import sys; sys.path.insert(0, {root!r}); from tinygrad_lite.cli import main; "
+    hand = HANDWRITTEN_RECIPE.format(epochs=epochs)
+    ours = ("from tinygrad_lite.cli import main; "
             f"main(['train', '--seed', '0', '--epochs', '{epochs}'])")
     rows = []
     for name, code in (("handwritten numpy", hand), ("tinygrad-lite train", ours)):

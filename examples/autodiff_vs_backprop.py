@@ -4,17 +4,14 @@ side by side on real MNIST batches from the same weights, agree to rounding erro
     python examples/autodiff_vs_backprop.py [--steps 5] [--sizes 784,30,10]
 """
 import argparse
-import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import tinygrad_lite.functional as F  # noqa: E402
-from models import DigitNet, NeuralNetwork  # noqa: E402
-from tinygrad_lite import Tensor, optim  # noqa: E402
-from tinygrad_lite.data import load_mnist  # noqa: E402
+import tinygrad_lite.functional as F
+from tinygrad_lite.models import DigitNet, NeuralNetwork
+from tinygrad_lite import Tensor, optim
+from tinygrad_lite.data import load_mnist
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--steps", type=int, default=5)

@@ -9,17 +9,15 @@ Truncation error falls with eps (as eps² for central differences, eps for forwa
 rounding error grows as (machine epsilon)/eps; the best eps sits where the two meet.
 """
 import argparse
-import os
 import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import tinygrad_lite.functional as F  # noqa: E402
-from models import DigitNet  # noqa: E402
-from tinygrad_lite import Tensor, no_grad  # noqa: E402
-from tinygrad_lite.data import load_mnist  # noqa: E402
+import tinygrad_lite.functional as F
+from tinygrad_lite.models import DigitNet
+from tinygrad_lite import Tensor, no_grad
+from tinygrad_lite.data import load_mnist
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--plot", help="write a log-log plot here (needs matplotlib)")

@@ -9,18 +9,14 @@ minimised by mini-batch stochastic gradient descent; the gradient comes from bac
 by the autodiff engine (models/network.py writes the same four equations out by hand).
 """
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import tinygrad_lite.functional as F  # noqa: E402
-from models import DigitNet  # noqa: E402
-from tinygrad_lite import Tensor, optim  # noqa: E402
-from tinygrad_lite.data import load_mnist  # noqa: E402
-from tinygrad_lite.train import evaluate  # noqa: E402
+import tinygrad_lite.functional as F
+from tinygrad_lite.models import DigitNet
+from tinygrad_lite import Tensor, optim
+from tinygrad_lite.data import load_mnist
+from tinygrad_lite.train import evaluate
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--epochs", type=int, default=30)

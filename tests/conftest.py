@@ -1,10 +1,6 @@
 import os
-import sys
 
 from hypothesis import HealthCheck, settings
-
-# The repository root, so `models` and the examples import when tests run from a checkout.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # "ci": few, derandomized examples, so the default suite is fast and the same every run.
 settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None,

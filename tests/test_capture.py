@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite.functional as F
-from models import DigitNet
+from tinygrad_lite.models import DigitNet
 from tinygrad_lite import CaptureError, Tensor, capture, nn, optim
 from tinygrad_lite.train import nielsen_cross_entropy
 

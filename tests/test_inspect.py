@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import tinygrad_lite.tensor as engine
-from models import NeuralNetwork
-from models.explain import explain_backprop
+from tinygrad_lite.models import NeuralNetwork
+from tinygrad_lite.models.explain import explain_backprop
 from tinygrad_lite import Tensor
 from tinygrad_lite.cli import main
 from tinygrad_lite.viz import to_dot

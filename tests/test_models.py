@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import tinygrad_lite.functional as F
-from models import DigitNet, NeuralNetwork
+from tinygrad_lite.models import DigitNet, NeuralNetwork
 from tinygrad_lite import Tensor, gradcheck, numerical_grad, optim
 
 sizes_st = st.lists(st.integers(1, 40), min_size=2, max_size=4)

@@ -18,5 +18,5 @@ def test_readme_python_example_runs(capsys):
 
 def test_ci_runs_the_readme_test_command():
     commands = re.search(r"```\n(.*?)```", read("README.md"), re.S).group(1).splitlines()
-    assert commands[1] == "python -m pytest"
+    assert commands[1] == ".venv/bin/pytest"
     assert read(".ci/run").strip().splitlines()[-1] == commands[1]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from models import DigitNet
+from tinygrad_lite.models import DigitNet
 
 
 def test_round_trip_with_metadata(tmp_path):

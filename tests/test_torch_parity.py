@@ -96,7 +96,7 @@ def torch_twin(model):
                   torch.optim.Adam(q, lr=0.01, weight_decay=1e-2)),
 ])
 def test_digitnet_training_steps_match_torch(make_opts):
-    from models import DigitNet
+    from tinygrad_lite.models import DigitNet
     model = DigitNet((784, 30, 10), dtype=np.float64, seed=0)
     twin = torch_twin(model)
     ours, theirs = make_opts(model.parameters(), list(twin.parameters()))
@@ -121,7 +121,7 @@ def optim_mod():
 
 @pytest.mark.parametrize("sizes", [[784, 30, 10], [100, 50, 20, 10]])
 def test_handwritten_backprop_matches_torch_autograd(sizes):
-    from models import NeuralNetwork
+    from tinygrad_lite.models import NeuralNetwork
     net = NeuralNetwork(sizes, seed=1)
     rng = np.random.default_rng(2)
     x, y = rng.uniform(size=(sizes[0], 1)), np.eye(sizes[-1])[:, [3]]

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from models import DigitNet
+from tinygrad_lite.models import DigitNet
 from tinygrad_lite import optim
 from tinygrad_lite.train import TrainingError, evaluate, fit
 

@@ -150,7 +150,7 @@ def _load_data(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from models import DigitNet
+    from .models import DigitNet
 
     from . import optim, save
     from .train import fit
@@ -219,7 +219,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def load_digitnet(path: str):
     """A DigitNet and its recipe from a checkpoint written by `train --save`."""
-    from models import DigitNet
+    from .models import DigitNet
 
     from .serialization import CheckpointError, load
     state, meta = load(path, with_metadata=True)
@@ -270,7 +270,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
-    from models import DigitNet
+    from .models import DigitNet
 
     from . import Tensor
     from . import functional as F
@@ -312,8 +312,8 @@ def _summary(v: np.ndarray) -> str:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from models import NeuralNetwork
-    from models.explain import example, explain_backprop
+    from .models import NeuralNetwork
+    from .models.explain import example, explain_backprop
 
     if args.checkpoint:
         net = load_digitnet(args.checkpoint)[0].to_network()
@@ -358,8 +358,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
-    from models import DigitNet
-    from models.explain import check_gradients
+    from .models import DigitNet
+    from .models.explain import check_gradients
 
     sizes = _resolve_sizes(args)
     model = DigitNet(sizes, dtype=np.dtype(args.dtype), seed=args.seed)
@@ -374,7 +374,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     for r in results:
         print(f"{r.name:<10}{str(r.shape):>12}  {r.checked:<22}{r.numeric_abs:>12.2e}"
               f"{r.numeric_rel:>10.2e}{r.handwritten_rel:>18.2e}  {'ok' if r.passed else 'FAIL'}")
-    from models.explain import TOLERANCES
+    from .models.explain import TOLERANCES
     eps, tol_n, tol_h = TOLERANCES[args.dtype]
     print(f"(central differences with eps {eps:g}; pass: rel err <= {tol_n:g} vs differences, "
           f"<= {tol_h:g} vs the handwritten equations)")
