@@ -106,6 +106,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if body is None:
             self.send_error(404)
             return
+        if callable(mode):            # something to do on the side while the client waits
+            mode, _ = None, mode()
         self.send_response(200)
         if mode != "unsized":
             self.send_header("Content-Length", str(len(body)))
@@ -184,7 +186,8 @@ def test_a_users_mismatching_files_are_reported_and_never_removed(server, tmp_pa
         folder.mkdir()
         own = idx_bytes(np.zeros(5, np.uint8))          # the user's own IDX data, not MNIST
         (folder / name).write_bytes(own)
-        with pytest.raises(DataError, match=f"{name}: its SHA-256 differs.*left as it is"):
+        with pytest.raises(DataError, match=f"{name} is not MNIST's labels: its SHA-256 "
+                                             "check failed .*left as it is"):
             download_mnist(folder, mirrors=[url + "/good/"], files={"labels": digest}, timeout=5)
         assert os.listdir(folder) == [name] and (folder / name).read_bytes() == own
     assert Handler.hits == []                            # nothing was even fetched
@@ -328,3 +331,22 @@ def test_data_folder_that_is_a_file_or_holds_special_files(tmp_path, monkeypatch
     (folder / "train-labels-idx1-ubyte.gz").mkdir()
     with pytest.raises(DataError, match="train-labels-idx1-ubyte.gz is a directory"):
         load_mnist(folder)
+
+
+@pytest.mark.parametrize("arg", ["timeout", "deadline", "max_bytes"])
+@pytest.mark.parametrize("value", [0, -1, float("nan")])
+def test_download_limits_must_be_positive(tmp_path, arg, value):
+    with pytest.raises(ValueError, match=f"{arg} must be positive"):
+        download_mnist(tmp_path, mirrors=["http://127.0.0.1:9/"], **{arg: value})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_appearing_during_the_download_is_not_replaced(server, tmp_path):
+    url, routes = server
+    body, digest = payload()
+    theirs = idx_bytes(np.zeros(5, np.uint8))
+    routes["/good/labels.gz"] = (body, lambda: (tmp_path / "labels.gz").write_bytes(theirs))
+    with pytest.raises(DataError, match="labels.gz is not MNIST's labels.*left as it is"):
+        download_mnist(tmp_path, mirrors=[url + "/good/"], files={"labels": digest}, timeout=5)
+    assert os.listdir(tmp_path) == ["labels.gz"]
+    assert (tmp_path / "labels.gz").read_bytes() == theirs

@@ -280,3 +280,23 @@ def test_checkpoint_whose_sizes_disagree_with_its_weights(tmp_path):
     tl.save(model.state_dict(), path, metadata={"sizes": [784, 10**9, 10], "dtype": "float32"})
     with pytest.raises(tl.CheckpointError, match="m.npz"):
         load_digitnet(str(path))
+
+
+def test_save_keeps_a_replaced_files_permissions_and_refuses_read_only_ones(tmp_path):
+    path = tmp_path / "m.npz"
+    tl.save({"w": np.zeros(2)}, path)
+    os.chmod(path, 0o600)
+    tl.save({"w": np.ones(2)}, path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    os.chmod(path, 0o444)
+    with pytest.raises(tl.CheckpointError, match="m.npz is read-only"):
+        tl.save({"w": np.full(2, 2.0)}, path)
+    np.testing.assert_array_equal(tl.load(path)["w"], np.ones(2))
+
+
+@pytest.mark.parametrize("name", ["", "out/", "missing.npz/"])
+def test_save_refuses_paths_that_name_a_folder(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(tl.CheckpointError, match="names a folder"):
+        tl.save({"w": np.ones(2)}, name)
+    assert _names(tmp_path) == []

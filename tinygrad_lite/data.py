@@ -191,8 +191,8 @@ def load_mnist(data_dir: str | os.PathLike | None = None, validation_size: int =
                download: bool = False, verify: bool | None = None) -> MNIST:
     """The 60,000 training and 10,000 test images; the last `validation_size` training images
     become a validation set (Nielsen held out 10,000). `download=True` fetches missing files
-    into the cache folder (see `download_mnist`). `verify` checks SHA-256 sums: by default for
-    the bundled and downloaded copies; a user's folder may hold other IDX data."""
+    into that folder or the cache folder (see `download_mnist`). `verify` checks SHA-256 sums:
+    by default for the bundled and downloaded copies; a user's folder may hold other IDX data."""
     origin = ""
     if data_dir is None and os.environ.get("TINYGRAD_LITE_DATA"):
         data_dir, origin = os.environ["TINYGRAD_LITE_DATA"], " (from TINYGRAD_LITE_DATA)"
@@ -306,7 +306,7 @@ def _fetch(opener: urllib.request.OpenerDirector, url: str, out: BinaryIO, timeo
                 raise DataError(f"more than the {size_text(max_bytes)} limit (download_mnist's "
                                 "max_bytes)")
             out.write(chunk)
-    if expected is not None and size != int(expected):
+    if expected is not None and expected.isdigit() and size != int(expected):
         raise DataError(f"connection closed after {size} of {expected} bytes")
 
 
@@ -324,6 +324,9 @@ def download_mnist(dest: str | os.PathLike | None = None, mirrors: Iterable[str]
     each response. Mirrors come from the argument, else TINYGRAD_LITE_MNIST_MIRRORS (space- or
     comma-separated URL prefixes), else defaults. New files get mode 0666 minus the umask.
     """
+    for arg, value in (("timeout", timeout), ("deadline", deadline), ("max_bytes", max_bytes)):
+        if not value > 0:
+            raise ValueError(f"download_mnist: {arg} must be positive, got {value!r}")
     folder = Path(dest) if dest is not None else cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -346,8 +349,10 @@ def _download_one(folder: Path, name: str, digest: str, mirrors: list[str], cloc
         try:
             read_idx(path, digest)
         except DataError as e:
-            raise DataError(f"{e}; {path} was not downloaded here and is left as it is: move it "
-                            "away or choose another folder") from None
+            reason = str(e).removeprefix(f"{path}: ")
+            raise DataError(f"{path} is not MNIST's {name}: its SHA-256 check failed ({reason}); "
+                            "it was not downloaded here and is left as it is: move it away or "
+                            "choose another folder") from None
 
     existing = _existing(folder, name)
     if existing is not None:

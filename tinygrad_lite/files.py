@@ -107,26 +107,41 @@ def _link_new(tmp: str, target: str) -> None:
         raise
 
 
-def write_file(path: str | os.PathLike, write: Callable[[BinaryIO], None], replace: bool,
-               error: type[Exception], check: Callable[[str], None] | None = None) -> None:
-    """Write `path` through `write(file)`; `check(tmp_path)` may inspect the result first.
-
-    replace=True: a regular file at `path` is replaced atomically; a symbolic link is followed
-    and the file it points to is replaced (the link stays); a directory, device, FIFO or socket
-    raises `error`. replace=False: FileExistsError if anything appeared at `path` meanwhile.
-    OSErrors (no permission, disk full) propagate; the caller words them."""
+def check_target(path: str | os.PathLike, error: type[Exception]) -> tuple[str, int | None]:
+    """The file a write to `path` would create or replace (a symlink's target) and its st_mode
+    (None if absent), after refusing what must not be replaced: a directory, device, FIFO or
+    socket, a read-only file, a path ending in a separator, a missing folder."""
     path = os.fspath(path)
+    if not path or path.endswith(("/", os.sep)):
+        raise error(f"cannot write {path!r}: the path names a folder, not a file")
     target = os.path.realpath(path) if os.path.islink(path) else path
+    via = f" (the link's target {target})" if target != path else ""
     try:
         mode = os.stat(target).st_mode
     except FileNotFoundError:
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
-        via = f" (the link's target {target})" if target != path else ""
         raise error(f"{path} is a {kind(mode)}{via}, not a regular file; refusing to replace it")
-    folder, base = os.path.split(os.path.abspath(target))
+    if mode is not None and (not mode & 0o222 or not os.access(target, os.W_OK)):
+        raise error(f"{path}{via} is read-only; refusing to replace it")
+    folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):
         raise error(f"cannot write {path}: folder {folder} does not exist")
+    return target, mode
+
+
+def write_file(path: str | os.PathLike, write: Callable[[BinaryIO], None], replace: bool,
+               error: type[Exception], check: Callable[[str], None] | None = None) -> None:
+    """Write `path` through `write(file)`; `check(tmp_path)` may inspect the result first.
+
+    replace=True: a regular file at `path` is replaced atomically, keeping its permission bits;
+    a symbolic link is followed and the file it points to is replaced (the link stays); what
+    check_target refuses raises `error`. replace=False: FileExistsError if anything is at `path`
+    when the file is linked in.
+    OSErrors (no permission, disk full) propagate; the caller words them."""
+    path = os.fspath(path)
+    target, mode = check_target(path, error)
+    folder, base = os.path.split(os.path.abspath(target))
     stem = base[:200]  # room for the suffix within the usual 255-byte name limit
     _remove_stale(folder, stem)
     tmp = None
@@ -141,6 +156,8 @@ def write_file(path: str | os.PathLike, write: Callable[[BinaryIO], None], repla
                 except FileExistsError:
                     continue
             with os.fdopen(fd, "wb") as f:
+                if mode is not None:  # a replaced file keeps its permission bits
+                    os.chmod(tmp, stat.S_IMODE(mode))
                 write(f)
                 f.flush()
                 os.fsync(f.fileno())
