@@ -350,3 +350,22 @@ def test_a_file_appearing_during_the_download_is_not_replaced(server, tmp_path):
         download_mnist(tmp_path, mirrors=[url + "/good/"], files={"labels": digest}, timeout=5)
     assert os.listdir(tmp_path) == ["labels.gz"]
     assert (tmp_path / "labels.gz").read_bytes() == theirs
+
+
+def test_out_of_memory_is_a_data_error(tmp_path, monkeypatch):
+    (tmp_path / "a").write_bytes(idx_bytes(np.zeros(3, np.uint8)))
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(np, "empty", no_memory)
+    with pytest.raises(DataError, match="a: not enough memory for its 3 bytes"):
+        read_idx(tmp_path / "a")
+
+
+def test_cache_dir_ignores_a_relative_xdg_cache_home(tmp_path, monkeypatch):
+    from tinygrad_lite.data import cache_dir
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")   # would land in the current folder
+    assert cache_dir() == tmp_path / ".cache" / "tinygrad_lite" / "mnist"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "tinygrad_lite" / "mnist"

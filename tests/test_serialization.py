@@ -300,3 +300,25 @@ def test_save_refuses_paths_that_name_a_folder(tmp_path, monkeypatch, name):
     with pytest.raises(tl.CheckpointError, match="names a folder"):
         tl.save({"w": np.ones(2)}, name)
     assert _names(tmp_path) == []
+
+
+def test_entry_claiming_more_bytes_than_the_file_holds(tmp_path):
+    path = zip_of(tmp_path / "claims.npz", {"w.npy": npy_member(
+        {"descr": "<f8", "fortran_order": False, "shape": (4,)}, bytes(32))})
+    raw = bytearray(path.read_bytes())
+    entry = raw.index(b"PK\x01\x02")                      # the central directory's record
+    raw[entry + 20:entry + 28] = (0x7FFFFFF0).to_bytes(4, "little") * 2
+    path.write_bytes(raw)
+    with pytest.raises(tl.CheckpointError, match="claims.npz: entry 'w' claims 2,147,483,632 "
+                                                 "bytes, the file has .* \\(truncated\\)"):
+        tl.load(path)
+
+
+def test_out_of_memory_is_a_checkpoint_error(tmp_path, monkeypatch):
+    tl.save({"w": np.ones(3)}, tmp_path / "m.npz")
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(np, "empty", no_memory)
+    with pytest.raises(tl.CheckpointError, match="m.npz: not enough memory"):
+        tl.load(tmp_path / "m.npz")

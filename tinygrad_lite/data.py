@@ -93,7 +93,10 @@ def _read_idx(stream: BinaryIO, name: str, sha256: str | None, max_bytes: int,
         problem = "truncated" if raw_size < expected else "extra bytes"
         raise DataError(f"{name}: dimensions {dims} of {dtype.name} need {expected} bytes, the "
                         f"file has {raw_size} ({problem})")
-    flat = np.empty(nbytes, np.uint8)
+    try:
+        flat = np.empty(nbytes, np.uint8)
+    except MemoryError:
+        raise DataError(f"{name}: not enough memory for its {nbytes:,} bytes of data") from None
     view, got = memoryview(flat), 0
     while got < nbytes:
         chunk = read(min(_CHUNK, nbytes - got))
@@ -136,10 +139,12 @@ def read_idx(path: str | os.PathLike, sha256: str | None = None,
     except OSError as e:
         raise DataError(f"cannot read {path}: {e.strerror or e}") from None
     with f:
-        if f.read(2) != b"\x1f\x8b":
-            f.seek(0)
+        try:
+            gzipped = f.peek(2)[:2] == b"\x1f\x8b"
+        except OSError as e:
+            raise DataError(f"cannot read {path}: {e.strerror or e}") from None
+        if not gzipped:
             return _read_idx(f, str(path), sha256, max_bytes, raw_size=info.st_size)
-        f.seek(0)
         with gzip.GzipFile(fileobj=f, mode="rb") as stream:
             return _read_idx(stream, str(path), sha256, max_bytes, gz_size=info.st_size)
 

@@ -103,9 +103,9 @@ def load(path: str | os.PathLike, with_metadata: bool = False,
     entry expanding more than 100-fold past 64 MiB, is refused."""
     path = os.fspath(path)
     try:
-        mode = os.stat(path).st_mode
-        if not stat.S_ISREG(mode):
-            raise CheckpointError(f"{path} is a {kind(mode)}, not a checkpoint file")
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointError(f"{path} is a {kind(info.st_mode)}, not a checkpoint file")
         with open(path, "rb") as f:
             magic = f.read(4)
     except OSError as e:
@@ -115,25 +115,31 @@ def load(path: str | os.PathLike, with_metadata: bool = False,
     arrays = {}
     try:
         with zipfile.ZipFile(path) as z:
-            infos = z.infolist()
-            total = sum(info.file_size for info in infos)
+            entries = z.infolist()
+            total = sum(entry.file_size for entry in entries)
             if total > max_bytes:
                 raise CheckpointError(f"{path}: its entries declare {total:,} bytes in all, "
                                       f"more than the {size_text(max_bytes)} limit for checkpoints "
                                       "(load's max_bytes)")
-            for info in infos:
-                name = info.filename[:-4]
-                if not info.filename.endswith(".npy") or name in arrays:
-                    raise CheckpointError(f"{path}: entry {info.filename!r} is not an .npy array "
-                                          "or appears twice")
-                if info.file_size > max(64 << 20, _BOMB_RATIO * info.compress_size):
+            for entry in entries:
+                name = entry.filename[:-4]
+                if not entry.filename.endswith(".npy") or name in arrays:
+                    raise CheckpointError(f"{path}: entry {entry.filename!r} is not an .npy "
+                                          "array or appears twice")
+                if entry.compress_size > info.st_size:
+                    raise CheckpointError(f"{path}: entry {name!r} claims {entry.compress_size:,} "
+                                          f"bytes, the file has {info.st_size:,} (truncated)")
+                if entry.file_size > max(64 << 20, _BOMB_RATIO * entry.compress_size):
                     raise CheckpointError(
-                        f"{path}: entry {name!r} declares {info.file_size:,} bytes compressed "
-                        f"into {info.compress_size:,}, more than {_BOMB_RATIO} times: refusing "
+                        f"{path}: entry {name!r} declares {entry.file_size:,} bytes compressed "
+                        f"into {entry.compress_size:,}, more than {_BOMB_RATIO} times: refusing "
                         "a likely decompression bomb")
-                arrays[name] = _read_entry(z, info, path, max_bytes)
+                arrays[name] = _read_entry(z, entry, path, max_bytes)
     except CheckpointError:
         raise
+    except MemoryError:
+        raise CheckpointError(f"{path}: not enough memory for its {total:,} bytes of arrays") \
+            from None
     except (ValueError, OSError, EOFError, KeyError, RuntimeError, NotImplementedError,
             zipfile.BadZipFile, zlib.error) as e:
         raise CheckpointError(f"{path} is not a valid checkpoint: {e}") from None
