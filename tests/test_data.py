@@ -369,3 +369,31 @@ def test_cache_dir_ignores_a_relative_xdg_cache_home(tmp_path, monkeypatch):
     assert cache_dir() == tmp_path / ".cache" / "tinygrad_lite" / "mnist"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_dir() == tmp_path / "xdg" / "tinygrad_lite" / "mnist"
+
+
+def test_a_mirror_trickling_its_headers_is_stopped_by_the_deadline(tmp_path):
+    import socket
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle():
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not stop.wait(0.02):
+                try:
+                    conn.sendall(b"a")
+                except OSError:
+                    return
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    start = time.monotonic()
+    try:
+        with pytest.raises(DataError, match="did not finish within the 0.3 s deadline"):
+            download_mnist(tmp_path, mirrors=[url], files={"labels": "0" * 64}, timeout=5,
+                           deadline=0.3)
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - start < 3 and list(tmp_path.iterdir()) == []

@@ -262,11 +262,12 @@ class _Deadline:
     def remaining(self) -> float:
         return self.end - time.monotonic()
 
-    def watch(self, sock: socket.socket) -> None:
+    def watch(self, sock: socket.socket) -> socket.socket:
         with self.lock:
             self.sockets.append(sock)
             if self.expired:
                 self.expire()
+        return sock
 
     def expire(self) -> None:
         with self.lock:
@@ -283,7 +284,9 @@ class _Deadline:
         class Watched:
             def do_open(self, http_class, req, **kwargs):  # type: ignore[no-untyped-def]
                 class Connection(http_class):  # type: ignore[misc, valid-type]
-                    def connect(self) -> None:
+                    def connect(self) -> None:  # the TCP socket, then (HTTPS) the TLS one
+                        create = self._create_connection
+                        self._create_connection = lambda *a, **k: deadline.watch(create(*a, **k))
                         super().connect()
                         deadline.watch(self.sock)
                 return super().do_open(Connection, req, **kwargs)  # type: ignore[misc]
