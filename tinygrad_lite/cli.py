@@ -226,7 +226,9 @@ def load_digitnet(path: str):
     sizes, dtype = meta.get("sizes"), meta.get("dtype", "float32")
     if (not isinstance(sizes, list) or len(sizes) < 2 or
             not all(isinstance(n, int) and n > 0 for n in sizes) or
-            dtype not in ("float32", "float64")):
+            dtype not in ("float32", "float64") or
+            [np.shape(state.get(f"{2 * i}.weight")) for i in range(len(sizes) - 1)] !=
+            [(n, m) for m, n in zip(sizes, sizes[1:])]):
         raise CheckpointError(f"{path}: no valid architecture recorded (sizes {sizes!r}, dtype "
                               f"{dtype!r}); was it written by 'tinygrad-lite train --save'?")
     model = DigitNet(sizes, dtype=np.dtype(dtype))

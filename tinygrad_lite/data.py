@@ -9,16 +9,23 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import io
+import math
 import os
+import socket
+import stat
 import struct
-import tempfile
+import threading
+import time
 import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import BinaryIO, Iterable
 
 import numpy as np
+
+from .files import kind, size_text, write_file
 
 BUNDLED_DIR = Path(__file__).parent / "datasets" / "mnist"
 
@@ -39,60 +46,120 @@ class DataError(ValueError):
     """A data file is missing, corrupt, truncated, or not what was expected."""
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"cannot read {path}: {e.strerror or e}") from None
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as e:
-        raise DataError(f"{path}: corrupt or truncated gzip data ({e})") from None
+MAX_IDX_BYTES = 1 << 30  # what read_idx accepts by default: 1 GiB, 20 times MNIST's largest file
+_BOMB_RATIO = 100        # a gzipped file may expand this much (beyond 64 MiB, not more)
+_CHUNK = 1 << 24
 
 
-def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
-    """An array from IDX bytes: 2 zero bytes, a type byte, the number of dimensions, one
-    big-endian uint32 per dimension, then the data. Every field is checked against the length."""
-    if len(raw) < 4 or raw[:2] != b"\x00\x00":
-        magic = raw[:4].hex() or "nothing"
+def _read_idx(stream: BinaryIO, name: str, sha256: str | None, max_bytes: int,
+              gz_size: int | None = None, raw_size: int | None = None) -> np.ndarray:
+    """Header first; the declared size is checked before the data is read, in chunks."""
+    def read(n: int) -> bytes:
+        try:
+            return stream.read(n)
+        except (EOFError, OSError, zlib.error) as e:
+            if gz_size is None:
+                raise DataError(f"cannot read {name}: {getattr(e, 'strerror', None) or e}") \
+                    from None
+            raise DataError(f"{name}: corrupt or truncated gzip data ({e})") from None
+
+    head = read(4)
+    if len(head) < 4 or head[:2] != b"\x00\x00":
+        magic = head.hex() or "nothing"
         raise DataError(f"{name}: not an IDX file: expected magic 0x0000TTNN (two zero bytes, "
                         f"a type byte, a dimension count), found 0x{magic}")
-    type_byte, ndim = raw[2], raw[3]
+    type_byte, ndim = head[2], head[3]
     if type_byte not in _IDX_TYPES:
         raise DataError(f"{name}: unknown IDX type byte 0x{type_byte:02x}; expected one of "
                         + ", ".join(f"0x{t:02x}" for t in _IDX_TYPES))
+    sizes = read(4 * ndim)
     header = 4 + 4 * ndim
-    if len(raw) < header:
+    if len(sizes) < 4 * ndim:
         raise DataError(f"{name}: truncated header: {ndim} dimensions need {header} bytes, "
-                        f"the file has {len(raw)}")
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
+                        f"the file has {4 + len(sizes)}")
+    dims = struct.unpack(f">{ndim}I", sizes)
     dtype = np.dtype(_IDX_TYPES[type_byte])
-    expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    if len(raw) != expected:
-        problem = "truncated" if len(raw) < expected else "extra bytes"
+    nbytes = math.prod(dims) * dtype.itemsize
+    if nbytes > max_bytes:
+        raise DataError(f"{name}: the header declares dimensions {dims} of {dtype.name}, "
+                        f"{nbytes:,} bytes, more than the {size_text(max_bytes)} limit for "
+                        "IDX data (read_idx's max_bytes)")
+    if gz_size is not None and nbytes > max(64 << 20, _BOMB_RATIO * gz_size):
+        raise DataError(f"{name}: the header declares {nbytes:,} bytes, more than "
+                        f"{_BOMB_RATIO} times the {gz_size:,}-byte gzip file: refusing a likely "
+                        "decompression bomb")
+    expected = header + nbytes
+    if raw_size is not None and raw_size != expected:
+        problem = "truncated" if raw_size < expected else "extra bytes"
         raise DataError(f"{name}: dimensions {dims} of {dtype.name} need {expected} bytes, the "
-                        f"file has {len(raw)} ({problem})")
-    return np.frombuffer(raw, dtype, offset=header).reshape(dims)
+                        f"file has {raw_size} ({problem})")
+    try:
+        flat = np.empty(nbytes, np.uint8)
+    except MemoryError:
+        raise DataError(f"{name}: not enough memory for its {nbytes:,} bytes of data") from None
+    view, got = memoryview(flat), 0
+    while got < nbytes:
+        chunk = read(min(_CHUNK, nbytes - got))
+        if not chunk:
+            raise DataError(f"{name}: dimensions {dims} of {dtype.name} need {expected} bytes, "
+                            f"the file has {header + got} (truncated)")
+        view[got:got + len(chunk)] = chunk
+        got += len(chunk)
+    if read(1):
+        raise DataError(f"{name}: dimensions {dims} of {dtype.name} need {expected} bytes, the "
+                        "file has more (extra bytes)")
+    if sha256 is not None:
+        digest = hashlib.sha256(head + sizes)
+        digest.update(view)
+        if digest.hexdigest() != sha256:
+            raise DataError(f"{name}: its SHA-256 differs from the expected one (decompressed "
+                            f"data {digest.hexdigest()}, expected {sha256})")
+    return flat.view(dtype).reshape(dims)
 
 
-def read_idx(path: str | os.PathLike, sha256: str | None = None) -> np.ndarray:
-    """Read an IDX file (raw or gzipped); with sha256, also check the decompressed bytes."""
+def parse_idx(raw: bytes, name: str = "<bytes>", max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """An array from IDX bytes: 2 zero bytes, a type byte, the number of dimensions, one
+    big-endian uint32 per dimension, then the data. Every field is checked against the length."""
+    return _read_idx(io.BytesIO(raw), name, None, max_bytes, raw_size=len(raw))
+
+
+def read_idx(path: str | os.PathLike, sha256: str | None = None,
+             max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """Read an IDX file (raw or gzipped); with sha256, also check the decompressed bytes.
+
+    The header's declared size is checked before anything is decompressed or allocated: more
+    than `max_bytes` (default 1 GiB), or a gzip file expanding more than 100-fold past 64 MiB,
+    is refused; gzip data is read incrementally."""
     path = Path(path)
-    raw = _read_bytes(path)
-    if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
-        raise DataError(f"{path}: SHA-256 of the decompressed data is "
-                        f"{hashlib.sha256(raw).hexdigest()}, expected {sha256}")
-    return parse_idx(raw, str(path))
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise DataError(f"{path} is a {kind(info.st_mode)}, not an IDX file")
+        f = open(path, "rb")
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror or e}") from None
+    with f:
+        try:
+            gzipped = f.peek(2)[:2] == b"\x1f\x8b"
+        except OSError as e:
+            raise DataError(f"cannot read {path}: {e.strerror or e}") from None
+        if not gzipped:
+            return _read_idx(f, str(path), sha256, max_bytes, raw_size=info.st_size)
+        with gzip.GzipFile(fileobj=f, mode="rb") as stream:
+            return _read_idx(stream, str(path), sha256, max_bytes, gz_size=info.st_size)
+
+
+def _existing(folder: Path, name: str) -> Path | None:
+    """The file load_mnist reads for `name`: `<name>.gz` first, else `<name>`, else None."""
+    return next((p for p in (folder / f"{name}.gz", folder / name) if os.path.lexists(p)), None)
 
 
 def _find(folder: Path, name: str) -> Path:
-    for candidate in (folder / f"{name}.gz", folder / name):
-        if candidate.is_file():
-            return candidate
-    raise DataError(f"{folder}: no {name}.gz or {name} (the four MNIST IDX files are expected: "
-                    + ", ".join(MNIST_FILES) + ")")
+    found = _existing(folder, name)
+    if found is None:
+        raise DataError(f"{folder}: no {name}.gz or {name} (the four MNIST IDX files are "
+                        "expected: " + ", ".join(MNIST_FILES) + ")")
+    return found
 
 
 @dataclass
@@ -109,9 +176,9 @@ class MNIST:
 
 def _images(path: Path, sha: str | None) -> np.ndarray:
     raw = read_idx(path, sha)
-    if raw.ndim != 3 or raw.dtype != np.uint8:
-        raise DataError(f"{path}: expected unsigned-byte images of shape (N, rows, cols), got "
-                        f"{raw.dtype} of shape {raw.shape}")
+    if raw.ndim != 3 or raw.dtype != np.uint8 or raw.size == 0:
+        raise DataError(f"{path}: expected unsigned-byte images of shape (N, rows, cols), at "
+                        f"least one of at least one pixel, got {raw.dtype} of shape {raw.shape}")
     images = raw.reshape(len(raw), -1).astype(np.float32)
     images *= np.float32(1 / 255)
     return images
@@ -129,16 +196,18 @@ def load_mnist(data_dir: str | os.PathLike | None = None, validation_size: int =
                download: bool = False, verify: bool | None = None) -> MNIST:
     """The 60,000 training and 10,000 test images; the last `validation_size` training images
     become a validation set (Nielsen held out 10,000). `download=True` fetches missing files
-    into the cache folder (see `download_mnist`). `verify` checks SHA-256 sums: by default for
-    the bundled and downloaded copies; a user's folder may hold other IDX data."""
+    into that folder or the cache folder (see `download_mnist`). `verify` checks SHA-256 sums:
+    by default for the bundled and downloaded copies; a user's folder may hold other IDX data."""
+    origin = ""
     if data_dir is None and os.environ.get("TINYGRAD_LITE_DATA"):
-        data_dir = os.environ["TINYGRAD_LITE_DATA"]
+        data_dir, origin = os.environ["TINYGRAD_LITE_DATA"], " (from TINYGRAD_LITE_DATA)"
     if download:
         folder = download_mnist(data_dir)
     elif data_dir is not None:
         folder = Path(data_dir)
         if not folder.is_dir():
-            raise DataError(f"data folder {folder} does not exist")
+            problem = "is not a folder" if folder.exists() else "does not exist"
+            raise DataError(f"data folder {folder}{origin} {problem}")
     else:
         folder = BUNDLED_DIR
     verify = verify if verify is not None else (download or data_dir is None)
@@ -164,7 +233,13 @@ def load_mnist(data_dir: str | os.PathLike | None = None, validation_size: int =
 
 def cache_dir() -> Path:
     """$XDG_CACHE_HOME/tinygrad_lite/mnist, or ~/.cache/tinygrad_lite/mnist."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # the XDG rule: a relative value is ignored
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:
+            raise DataError("no cache folder: set HOME or XDG_CACHE_HOME, or give a data "
+                            "folder") from None
     return Path(base) / "tinygrad_lite" / "mnist"
 
 
@@ -173,53 +248,141 @@ def _mirrors() -> list[str]:
     return configured.replace(",", " ").split() or list(DEFAULT_MIRRORS)
 
 
-def _fetch(url: str, tmp: Path, timeout: float) -> None:
-    with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+class _Deadline:
+    """Shuts down every HTTP(S) socket opened for the download once `seconds` have passed, so
+    neither a silent nor a trickling server holds the download past it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.end = seconds, time.monotonic() + seconds
+        self.expired, self.sockets, self.lock = False, [], threading.RLock()
+        self.timer = threading.Timer(seconds, self.expire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        with self.lock:
+            self.sockets.append(sock)
+            if self.expired:
+                self.expire()
+        return sock
+
+    def expire(self) -> None:
+        with self.lock:
+            self.expired = True
+            for sock in self.sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        deadline = self
+
+        class Watched:
+            def do_open(self, http_class, req, **kwargs):  # type: ignore[no-untyped-def]
+                class Connection(http_class):  # type: ignore[misc, valid-type]
+                    def connect(self) -> None:  # the TCP socket, then (HTTPS) the TLS one
+                        create = self._create_connection
+                        self._create_connection = lambda *a, **k: deadline.watch(create(*a, **k))
+                        super().connect()
+                        deadline.watch(self.sock)
+                return super().do_open(Connection, req, **kwargs)  # type: ignore[misc]
+
+        class HTTP(Watched, urllib.request.HTTPHandler):
+            pass
+
+        class HTTPS(Watched, urllib.request.HTTPSHandler):
+            pass
+
+        return urllib.request.build_opener(HTTP, HTTPS)
+
+
+def _fetch(opener: urllib.request.OpenerDirector, url: str, out: BinaryIO, timeout: float,
+           max_bytes: int) -> None:
+    with opener.open(url, timeout=timeout) as response:
         expected = response.headers.get("Content-Length")
+        if expected is not None and expected.isdigit() and int(expected) > max_bytes:
+            raise DataError(f"the server announces {int(expected):,} bytes, more than the "
+                            f"{size_text(max_bytes)} limit (download_mnist's max_bytes)")
         size = 0
         while chunk := response.read(1 << 16):
-            out.write(chunk)
             size += len(chunk)
-    if expected is not None and size != int(expected):
+            if size > max_bytes:
+                raise DataError(f"more than the {size_text(max_bytes)} limit (download_mnist's "
+                                "max_bytes)")
+            out.write(chunk)
+    if expected is not None and expected.isdigit() and size != int(expected):
         raise DataError(f"connection closed after {size} of {expected} bytes")
 
 
 def download_mnist(dest: str | os.PathLike | None = None, mirrors: Iterable[str] | None = None,
-                   files: dict[str, str] | None = None, timeout: float = 30.0) -> Path:
+                   files: dict[str, str] | None = None, timeout: float = 30.0,
+                   deadline: float = 600.0, max_bytes: int = 64 << 20) -> Path:
     """Fetch `<mirror><name>.gz` for each missing file into `dest` (default: cache_dir()).
 
-    Each download goes to a temporary file in `dest`, is checked against the SHA-256 of its
-    decompressed content, and only then renamed into place; a failed, interrupted or corrupt
-    download leaves nothing behind and the next mirror is tried. Mirrors come from the argument,
-    else TINYGRAD_LITE_MNIST_MIRRORS (space- or comma-separated URL prefixes), else defaults.
+    A file already there (`<name>.gz`, else `<name>`) is checked against its SHA-256 and kept;
+    one that differs raises DataError naming it, and is never removed or replaced. Each download
+    goes to a temporary file in `dest`, is checked (size, then the SHA-256 of its decompressed
+    content), and only then linked into place where no file exists; a failed, interrupted
+    (SIGTERM included) or corrupt download leaves nothing behind and the next mirror is tried.
+    `timeout` bounds each wait on a socket, `deadline` the whole download (seconds), `max_bytes`
+    each response. Mirrors come from the argument, else TINYGRAD_LITE_MNIST_MIRRORS (space- or
+    comma-separated URL prefixes), else defaults. New files get mode 0666 minus the umask.
     """
+    for arg, value in (("timeout", timeout), ("deadline", deadline), ("max_bytes", max_bytes)):
+        if not value > 0:
+            raise ValueError(f"download_mnist: {arg} must be positive, got {value!r}")
     folder = Path(dest) if dest is not None else cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f"cannot create data folder {folder}: {e.strerror or e}") from None
     files = MNIST_FILES if files is None else files
     mirrors = list(mirrors) if mirrors is not None else _mirrors()
-    for name, digest in files.items():
-        target = folder / f"{name}.gz"
-        if target.is_file():
-            try:
-                read_idx(target, digest)
-                continue
-            except DataError:
-                target.unlink()  # a corrupt leftover: fetch it again
-        failures = []
-        for mirror in mirrors:
-            url = mirror.rstrip("/") + f"/{name}.gz"
-            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{name}-", suffix=".part")
-            os.close(fd)
-            tmp = Path(tmp_name)
-            try:
-                _fetch(url, tmp, timeout)
-                read_idx(tmp, digest)
-                os.replace(tmp, target)
-                break
-            except (OSError, DataError, ValueError, http.client.HTTPException) as e:
-                failures.append(f"{url}: {e}")
-            finally:
-                tmp.unlink(missing_ok=True)
-        else:
-            raise DataError(f"could not download {name}.gz:\n  " + "\n  ".join(failures))
+    clock = _Deadline(deadline)
+    try:
+        for name, digest in files.items():
+            _download_one(folder, name, digest, mirrors, clock, timeout, max_bytes)
+    finally:
+        clock.timer.cancel()
     return folder
+
+
+def _download_one(folder: Path, name: str, digest: str, mirrors: list[str], clock: _Deadline,
+                  timeout: float, max_bytes: int) -> None:
+    def keep_or_refuse(path: Path) -> None:
+        try:
+            read_idx(path, digest)
+        except DataError as e:
+            reason = str(e).removeprefix(f"{path}: ")
+            raise DataError(f"{path} is not MNIST's {name}: its SHA-256 check failed ({reason}); "
+                            "it was not downloaded here and is left as it is: move it away or "
+                            "choose another folder") from None
+
+    existing = _existing(folder, name)
+    if existing is not None:
+        return keep_or_refuse(existing)
+    target, failures, opener = folder / f"{name}.gz", [], clock.opener()
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + f"/{name}.gz"
+        if clock.remaining() <= 0:
+            break
+        wait = min(timeout, clock.remaining())
+        try:
+            write_file(target, lambda out: _fetch(opener, url, out, wait, max_bytes),  # noqa: B023
+                       replace=False, error=DataError, check=lambda tmp: read_idx(tmp, digest))
+            return
+        except FileExistsError:  # someone else put a file there meanwhile
+            return keep_or_refuse(target)
+        except (OSError, DataError, ValueError, http.client.HTTPException) as e:
+            if clock.remaining() <= 0:
+                raise DataError(f"downloading {url} did not finish within the {clock.seconds:g} s "
+                                "deadline (download_mnist's deadline)") from None
+            failures.append(f"{url}: {e}")
+    if clock.remaining() <= 0:
+        raise DataError(f"the download of {name}.gz did not finish within the {clock.seconds:g} s "
+                        "deadline (download_mnist's deadline)")
+    raise DataError(f"could not download {name}.gz: " + "; ".join(failures))

@@ -2,16 +2,22 @@
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
+import stat
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
 
+from .files import kind, size_text, write_file
 from .tensor import Tensor
 
 _META = "__metadata__"
+MAX_BYTES = 2 << 30     # what load() accepts by default: 2 GiB of arrays
+_BOMB_RATIO = 100       # a compressed entry may expand this much (beyond 64 MiB, not more)
+_CHUNK = 1 << 24
 
 
 class CheckpointError(ValueError):
@@ -20,53 +26,135 @@ class CheckpointError(ValueError):
 
 def save(state_dict: dict[str, Any], path: str | os.PathLike,
          metadata: dict[str, Any] | None = None) -> None:
-    """Write arrays (and optional JSON-able metadata) to `path` atomically: a temporary file in the
-    same folder is renamed over `path`, so an interrupted save leaves nothing half-written."""
+    """Write arrays (and optional JSON-able metadata) to `path` atomically.
+
+    A temporary file in the same folder is written, fsynced and renamed over `path`, so an
+    interrupted save (an exception, SIGTERM, a crash) never leaves a half-written checkpoint.
+    If `path` is a symbolic link, the file it points to is replaced and the link kept; a
+    directory, device, FIFO or socket at `path` raises CheckpointError. The file gets the usual
+    permissions (0666 minus the umask)."""
     arrays = {}
     for name, value in state_dict.items():
         arr = np.asarray(value.data if isinstance(value, Tensor) else value)
-        if name == _META or arr.dtype.kind not in "fiub":
+        if not isinstance(name, str) or name == _META or arr.dtype.kind not in "fiub":
             raise TypeError(f"save: {name!r} must be a numeric array, got dtype {arr.dtype}")
         arrays[name] = arr
     if metadata is not None:
-        arrays[_META] = np.array(json.dumps(metadata))
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+        try:
+            arrays[_META] = np.array(json.dumps(metadata))
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"save: metadata must be JSON-serialisable: {e}") from None
+
+    def write(f: Any) -> None:
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+            for name, arr in arrays.items():
+                with z.open(name + ".npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, arr, allow_pickle=False)
+
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        write_file(path, write, replace=True, error=CheckpointError)
+    except OSError as e:
+        raise CheckpointError(f"cannot write checkpoint {os.fspath(path)}: "
+                              f"{e.strerror or e}") from None
 
 
-def load(path: str | os.PathLike, with_metadata: bool = False) -> Any:
+def _read_entry(z: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, max_bytes: int
+                ) -> np.ndarray:
+    """One .npy member: header checked (dtype, declared size) before anything is allocated."""
+    name = info.filename[:-4]
+    with z.open(info) as member:
+        try:
+            version = np.lib.format.read_magic(member)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}[version]
+            shape, fortran, dtype = read_header(member)
+        except Exception as e:  # numpy parses the header as a Python literal: any error is ours
+            raise CheckpointError(f"{path}: entry {name!r} has a malformed .npy header "
+                                  f"({type(e).__name__}: {e})") from None
+        if dtype.hasobject or dtype.kind not in ("fiubU" if name == _META else "fiub"):
+            raise CheckpointError(f"{path}: entry {name!r} is not a numeric array "
+                                  f"(dtype {dtype})")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if nbytes > max_bytes:
+            raise CheckpointError(f"{path}: entry {name!r} declares shape {shape} of {dtype}, "
+                                  f"{nbytes:,} bytes, more than the {size_text(max_bytes)} limit "
+                                  "for checkpoints (load's max_bytes)")
+        stored = info.file_size - member.tell()
+        if nbytes != stored:
+            raise CheckpointError(f"{path}: entry {name!r} declares shape {shape} of {dtype} "
+                                  f"({nbytes:,} bytes) but holds {stored:,} bytes")
+        flat = np.empty(nbytes, np.uint8)
+        view, got = memoryview(flat), 0
+        while got < nbytes:
+            n = member.readinto(view[got:got + _CHUNK])
+            if not n:
+                raise CheckpointError(f"{path}: entry {name!r} is truncated")
+            got += n
+    return flat.view(dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def load(path: str | os.PathLike, with_metadata: bool = False,
+         max_bytes: int = MAX_BYTES) -> Any:
     """Read a checkpoint written by save(): name -> array (and the metadata dict if asked).
 
-    No pickled object is ever loaded: a file that is not a zip of plain arrays raises
-    CheckpointError naming the file, and nothing in it is executed."""
+    No pickled object is ever loaded: a file that is not a zip of plain numeric arrays raises
+    CheckpointError naming the file, and nothing in it is executed. Each entry's declared size
+    is checked before it is read: more than `max_bytes` in all (default 2 GiB), or a compressed
+    entry expanding more than 100-fold past 64 MiB, is refused."""
     path = os.fspath(path)
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointError(f"{path} is a {kind(info.st_mode)}, not a checkpoint file")
         with open(path, "rb") as f:
             magic = f.read(4)
     except OSError as e:
         raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror or e}") from None
     if magic != b"PK\x03\x04":
         raise CheckpointError(f"{path} is not a checkpoint: expected an .npz (zip) file")
+    arrays = {}
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        with zipfile.ZipFile(path) as z:
+            entries = z.infolist()
+            total = sum(entry.file_size for entry in entries)
+            if total > max_bytes:
+                raise CheckpointError(f"{path}: its entries declare {total:,} bytes in all, "
+                                      f"more than the {size_text(max_bytes)} limit for checkpoints "
+                                      "(load's max_bytes)")
+            for entry in entries:
+                name = entry.filename[:-4]
+                if not entry.filename.endswith(".npy") or name in arrays:
+                    raise CheckpointError(f"{path}: entry {entry.filename!r} is not an .npy "
+                                          "array or appears twice")
+                if entry.compress_size > info.st_size:
+                    raise CheckpointError(f"{path}: entry {name!r} claims {entry.compress_size:,} "
+                                          f"bytes, the file has {info.st_size:,} (truncated)")
+                if entry.file_size > max(64 << 20, _BOMB_RATIO * entry.compress_size):
+                    raise CheckpointError(
+                        f"{path}: entry {name!r} declares {entry.file_size:,} bytes compressed "
+                        f"into {entry.compress_size:,}, more than {_BOMB_RATIO} times: refusing "
+                        "a likely decompression bomb")
+                arrays[name] = _read_entry(z, entry, path, max_bytes)
+    except CheckpointError:
+        raise
+    except MemoryError:
+        raise CheckpointError(f"{path}: not enough memory for its {total:,} bytes of arrays") \
+            from None
+    except (ValueError, OSError, EOFError, KeyError, RuntimeError, NotImplementedError,
+            zipfile.BadZipFile, zlib.error) as e:
         raise CheckpointError(f"{path} is not a valid checkpoint: {e}") from None
     meta = arrays.pop(_META, None)
-    for name, arr in arrays.items():
-        if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "fiub":
-            raise CheckpointError(f"{path}: entry {name!r} is not a numeric array")
     if not with_metadata:
         return arrays
+    if meta is None:
+        return arrays, {}
     try:
-        return arrays, (json.loads(str(meta)) if meta is not None else {})
-    except json.JSONDecodeError as e:
+        if meta.shape != () or meta.dtype.kind != "U":
+            raise ValueError("not a string")
+        decoded = json.loads(str(meta[()]))
+    except (ValueError, RecursionError) as e:
         raise CheckpointError(f"{path}: metadata is not valid JSON: {e}") from None
+    if not isinstance(decoded, dict):
+        raise CheckpointError(f"{path}: metadata is not a JSON object, got "
+                              f"{type(decoded).__name__}")
+    return arrays, decoded
