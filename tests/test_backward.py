@@ -96,6 +96,7 @@ def test_retained_graph_refuses_weights_changed_in_place(change):
     loss = lin(Tensor(np.ones((4, 3)))).sigmoid().sum()
     loss.backward(retain_graph=True)
     loss.backward(retain_graph=True)  # nothing changed: fine
+    before = lin.weight.grad.copy()
     if change == "step":
         opt.step()
     elif change == "load_state_dict":
@@ -104,6 +105,7 @@ def test_retained_graph_refuses_weights_changed_in_place(change):
         lin.weight.data += 1
     with pytest.raises(RuntimeError, match=r"shape \(2, 3\).*changed in place"):
         loss.backward()
+    np.testing.assert_array_equal(lin.weight.grad, before)  # refused before storing any
     lin(Tensor(np.ones((4, 3)))).sum().backward()  # a new graph is fine
 
 

@@ -11,10 +11,12 @@ building, no topological sort and no Tensor objects; `step.source` shows it. Rep
 very same numpy functions in the very same order, so parameters come out bit-identical to the
 eager loop.
 
-The recorder sees the engine at two points: `Function.apply` (each op's forward) and
-`tensor._kernel` (each op's backward, the gradient sums and leaf stores, a value check such as
-cross_entropy's label range, an optimizer's step, zero_grad). A value check thus runs again at
-every replay and raises the same error as eagerly.
+The recorder sees what the engine runs at two points: `Function.apply` (each op's forward) and
+`backward()` (each op's backward), with `tensor._kernel` for every other kernel (a gradient sum,
+a leaf's store, an optimizer's step, zero_grad, a value check such as cross_entropy's label
+range, which thus runs again at every replay and raises the same error as eagerly).
+`tensor._guard` refuses each way from values to Python, and a Tensor built from an array is
+checked where it is made.
 
 What could make a replay differ from the eager step is refused with CaptureError:
 - a batch of another shape or dtype than the captured one (run that batch eagerly), or inputs
@@ -51,8 +53,8 @@ class CaptureError(RuntimeError):
 class Recorder:
     """Collects (function, args, params, result) for every kernel run during capture.
 
-    The engine calls `record` from `Function.apply` and `tensor._kernel`, `refuse` when values
-    are read (`Tensor.data`), and `new_array` when a Tensor is built from an array.
+    The engine calls `record` from `Function.apply`, `backward()` and `tensor._kernel`, `refuse`
+    from `tensor._guard`, and `new_array` when a Tensor is built from an array.
     """
 
     def __init__(self, inputs: list[np.ndarray]) -> None:
@@ -179,9 +181,9 @@ def _mismatch(captured: list[np.ndarray]) -> Callable[..., None]:
     def mismatch(*arrays: np.ndarray) -> None:
         if _describe(arrays) == expected:
             raise CaptureError(
-                f"this step was captured with inputs that were the same array at positions "
-                f"{pattern} (position of the first alike), got {_aliasing(arrays)}; the step "
-                "may depend on which inputs are the same object; run it eagerly")
+                f"this step was captured with inputs aliased as {pattern} (for each input, the "
+                f"first that is the same array), got {_aliasing(arrays)}; a replay needs the "
+                "same array passed at the same positions; run it eagerly")
         raise CaptureError(f"this step was captured for inputs {expected}, got "
                            f"{_describe(arrays)}; run this batch eagerly")
     return mismatch

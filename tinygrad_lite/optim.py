@@ -31,7 +31,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a grad (in place)."""
         _kernel(self._step)
-        _mark_changed(*[p for p in self.params if p._grad is not None])
+        _kernel(_mark_changed, *[p for p in self.params if p._grad is not None])
 
     def _step(self) -> None:
         raise NotImplementedError

@@ -5,8 +5,10 @@ An op is a `Function` with two pure numpy functions:
     forward(*arrays, **params) -> out
     backward(g, out, *arrays, **params) -> one gradient (or None) per input array
 
-`g` is dC/d(out) for the final scalar C. Each gradient has the shape of the broadcast result;
-the engine sums it back to its input's shape in one place (`_unbroadcast`), so no op does.
+`g` is dC/d(out) for the final scalar C; a backward with a `needs` parameter is also told which
+inputs need a gradient. An op's result keeps a `Node` (op, parents, saved arrays, params). Each
+gradient has the shape of the broadcast result; the engine sums it back to its input's shape in
+one place (`_unbroadcast`), so no op does.
 Because forward and backward see only arrays and constants, a training step made of them can be
 recorded once and replayed (see `tinygrad_lite.capture`).
 """
@@ -24,37 +26,45 @@ _grad_enabled = True
 _recorder = None  # a capture.Recorder while a step is being captured, else None
 _next_number = itertools.count().__next__
 _creation_order = operator.attrgetter("_n")
-_edits = 0  # counts in-place changes of tensors (optimizer steps, load_state_dict, .data = ...)
+_requires_grad = operator.attrgetter("_requires_grad")
+_last_change = -1  # when a tensor was last changed in place, on the tensors' numbering
 
 
 def _kernel(fn: Callable, *args: Any, **params: Any) -> Any:
-    """Run fn(*args, **params): a step of backward() (a gradient sum, a leaf's store) or an
-    update outside the graph (an optimizer's step, zero_grad). This and `Function.apply` are the
-    two points where capture's Recorder sees what the engine runs."""
+    """Run fn(*args, **params), a kernel other than an op's forward or backward: a gradient sum
+    or a leaf's store in backward(), an optimizer's step, zero_grad, a check of values. Capture's
+    Recorder sees what the engine runs here, in `Function.apply` and in `backward()`."""
     out = fn(*args, **params)
     if _recorder is not None:
         _recorder.record(fn, args, params, out)
     return out
 
 
+def _guard(how: str) -> None:
+    """Refuse, while a step is being captured, a way from tensors' values to Python (`how`):
+    the step could branch on them, and a replay would not (capture.CaptureError)."""
+    if _recorder is not None:
+        _recorder.refuse(how)
+
+
 def _mark_changed(*tensors: "Tensor") -> None:
     """Note that these tensors' arrays were changed in place, so backward() refuses a graph
-    that saved them before (their values are no longer the ones the graph was built with)."""
-    global _edits
-    _edits += 1
+    made before (its saved values are stale). The date is a number from the sequence that
+    numbers tensors, so a result made after the change has a larger number."""
+    global _last_change
+    _last_change = _next_number()
     for t in tensors:
-        t._changed = _edits
+        t._changed = _last_change
 
 
 class Node:
     """How a tensor was made: by `op` from the input tensors `parents`, whose arrays are
-    `saved` for backward, with constant `params`; `edits` dates it among in-place changes."""
+    `saved` for backward (None once backward() has freed the graph), with constant `params`."""
 
-    __slots__ = ("op", "parents", "saved", "params", "edits")
+    __slots__ = ("op", "parents", "saved", "params")
 
     def __init__(self, op: type, parents: tuple, saved: list, params: dict) -> None:
-        self.op, self.parents, self.saved, self.params, self.edits = (
-            op, parents, saved, params, _edits)
+        self.op, self.parents, self.saved, self.params = op, parents, saved, params
 
 
 class no_grad:
@@ -116,7 +126,7 @@ class Function:
             for t in tensors:
                 if t._requires_grad and out.dtype.kind == "f":
                     if cls.takes_needs:  # params is this call's own dict
-                        params["needs"] = tuple([x._requires_grad for x in tensors])
+                        params["needs"] = tuple(map(_requires_grad, tensors))
                     return Tensor._make(out, Node(cls, tensors, arrays, params))
         return Tensor._make(out, None)
 
@@ -398,15 +408,17 @@ def _accumulate_grad(t: "Tensor", g: np.ndarray, copy: bool) -> None:
         t._grad = t._grad + g
 
 
-def _check_unchanged(t: "Tensor", node: Node) -> None:
-    """Refuse to differentiate t's node if t or an input was changed in place after it was made
-    (its saved values are stale), as PyTorch's version counters do."""
-    for x in (t, *node.parents):
-        if getattr(x, "_changed", 0) > node.edits:
-            raise RuntimeError(
-                f"backward: a tensor of shape {x.shape} that this graph saved was changed in "
-                f"place (an optimizer step, load_state_dict or .data) after {node.op.__name__} "
-                "used it; run the forward pass again")
+def _check_unchanged(order: list) -> None:
+    """Refuse a graph in which a tensor was changed in place after an op used it (the values
+    the op saved are stale), as PyTorch's version counters do."""
+    for t in order:
+        if t._node is not None:
+            for x in (t, *t._node.parents):
+                if getattr(x, "_changed", -1) > t._n:
+                    raise RuntimeError(
+                        f"backward: a tensor of shape {x.shape} that this graph saved was "
+                        "changed in place (an optimizer step, load_state_dict or .data) after "
+                        f"{t._node.op.__name__} used it; run the forward pass again")
 
 
 def _toposort(root: "Tensor") -> list:
@@ -465,8 +477,8 @@ class Tensor:
     """
 
     # _data and _grad are the arrays (the engine and optimizers use them directly; `data` and
-    # `grad` are the public views, which capture guards); _node is how it was made (None for a leaf); _n is its
-    # creation number; _changed dates its last in-place change (set by _mark_changed only).
+    # `grad` are the public views, which capture guards); _node is how it was made (None for a
+    # leaf); _n its creation number; _changed dates its last in-place change (_mark_changed).
     __slots__ = ("_data", "_grad", "_requires_grad", "_node", "_n", "_changed")
     __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__, giving a Tensor
 
@@ -489,14 +501,14 @@ class Tensor:
     @property
     def data(self) -> np.ndarray:
         """The numpy array. Reading it while a step is captured is refused (CaptureError)."""
-        return self._values(".data")
+        _guard(".data")
+        return self._data
 
     @data.setter
     def data(self, value: Any) -> None:
         """Replace the values (`t.data += d` changes them in place): graphs that saved the old
         values can no longer be differentiated."""
-        if _recorder is not None:
-            _recorder.refuse("setting .data")
+        _guard("setting .data")
         arr = _as_array(value)
         if arr.dtype.kind != "f" and self._requires_grad:
             raise TypeError(f"data: a tensor that requires grad needs float data, got {arr.dtype}")
@@ -506,14 +518,12 @@ class Tensor:
     @property
     def grad(self) -> np.ndarray | None:
         """dC/d(data) after C.backward(), or None. Capture refuses reading or setting it."""
-        if _recorder is not None:
-            _recorder.refuse(".grad")
+        _guard(".grad")
         return self._grad
 
     @grad.setter
     def grad(self, value: np.ndarray | None) -> None:
-        if _recorder is not None:
-            _recorder.refuse("setting .grad (use zero_grad())")
+        _guard("setting .grad (use zero_grad())")
         self._grad = value
 
     @property
@@ -544,10 +554,8 @@ class Tensor:
         return None if self._node is None else self._node.op
 
     def _values(self, how: str) -> np.ndarray:
-        """The array, for a way its values reach Python: capture refuses them all (CaptureError),
-        as the step could then branch on them."""
-        if _recorder is not None:
-            _recorder.refuse(how)
+        """The array, for a way its values reach Python (each one guarded, see _guard)."""
+        _guard(how)
         return self._data
 
     def numpy(self) -> np.ndarray:
@@ -582,7 +590,8 @@ class Tensor:
         return data if dtype is None else data.astype(dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(self._values("repr()"), separator=", ", prefix="Tensor(", threshold=50)
+        body = np.array2string(self._values("repr()"), separator=", ", prefix="Tensor(",
+                               threshold=50)
         extra = f", dtype={self.dtype}"
         if self._node is not None:
             extra += f", grad_fn=<{self.grad_fn.__name__}>"
@@ -723,7 +732,10 @@ class Tensor:
                                  f"shape {data.shape}")
         grads = {self: seed}  # tensor -> dC/d(tensor) summed over its uses so far
         stored = {id(seed)}   # ids of arrays a leaf must copy: the seed, and grads stored already
-        for t in _toposort(self):
+        order = _toposort(self)
+        if _last_change > self._n:  # a tensor was changed in place since this graph was made
+            _check_unchanged(order)
+        for t in order:
             g = grads.pop(t, None)
             node = t._node
             if g is None:
@@ -740,8 +752,6 @@ class Tensor:
                 raise RuntimeError(
                     "trying to backward through the graph a second time: backward() frees the "
                     "graph; call backward(retain_graph=True) the first time to keep it")
-            if node.edits != _edits:
-                _check_unchanged(t, node)
             fn, parents, arrays, params = node.op, node.parents, node.saved, node.params
             pgs = fn.backward(g, t._data, *arrays, **params)
             if _recorder is not None:
