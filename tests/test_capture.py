@@ -221,3 +221,30 @@ def test_cross_entropy_label_check_runs_at_replay(bad):
         fast(X, Y, L)
     assert str(replayed.value) == str(eager.value)
     assert np.array_equal(model.parameters()[0].data, weights)  # refused before any update
+
+
+def test_tensor_index_is_read_at_replay():
+    fast = capture(lambda x, i: x[i] * 2)
+    x = np.arange(12.0).reshape(4, 3)
+    for i in ([0, 1], [3, 3], [2, 0]):
+        assert np.array_equal(fast(x, np.array(i)).numpy(), x[i] * 2)
+
+
+def test_replayed_step_outdates_a_retained_graph():
+    lin, step = linear_step()
+    fast = capture(step)
+    x, y = np.ones((2, 3)), np.ones((2, 2))
+    fast(x, y)
+    loss = (lin(Tensor(x)) * Tensor(y)).mean()
+    loss.backward(retain_graph=True)
+    fast(x, y)  # updates the weights in place
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
+def test_input_that_requires_grad_is_refused():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    fast = capture(lambda x: (x * 2).sum())
+    with pytest.raises(CaptureError, match="input 0 .*requires grad"):
+        fast(x)
+    assert fast(x.detach()).item() == 12.0

@@ -27,14 +27,18 @@ What could make a replay differ from the eager step is refused with CaptureError
   `repr`/`str`/`format`; the step could branch on them. `argmax` is an op, so its result is
   computed at replay;
 - a Tensor built from an array made outside the engine's ops (pass such arrays as inputs), and
-  indexing with a boolean mask computed in the step (the result's shape depends on the data).
+  indexing with a boolean mask computed in the step (the result's shape depends on the data);
+- an input Tensor that requires grad (a replay would not give it a gradient).
 
-What remains the caller's to keep constant between replays: Python values read from outside the
-step (a global, a closure variable, a module attribute other than an optimizer's, which each
-replay reads afresh) are frozen at capture; arrays from outside are read live at each replay, so
-changing them in place is seen, replacing them is not; `Tensor._data` and `._grad` are the
-engine's own slots and are not guarded. Replay assumes parameters are changed in place (as the
-optimizers and load_state_dict do).
+What remains the caller's to keep constant between replays: Python values the step reads from
+outside (a global, a closure variable, a layer assigned anew, a learning rate schedule written as
+a Python number in the step) are frozen at capture, while an optimizer's own settings (`lr`) are
+read afresh by each replay of its step; objects the step makes (an optimizer, a layer, a Tensor
+from a Python list) are made once, at capture, and reused; arrays from outside are read live, so
+changing them in place is seen, replacing them is not. A random array drawn in the step is
+refused (an array made outside the ops); a random Python number is frozen. `Tensor._data` and `._grad` are the engine's own slots
+and are not guarded. Replay assumes parameters are changed in place (as the optimizers and
+load_state_dict do).
 """
 from __future__ import annotations
 
@@ -189,6 +193,15 @@ def _mismatch(captured: list[np.ndarray]) -> Callable[..., None]:
     return mismatch
 
 
+def _input_array(x: Any, i: int) -> np.ndarray:
+    if not isinstance(x, Tensor):
+        return np.asarray(x)
+    if x.requires_grad:
+        raise CaptureError(f"input {i} of shape {x.shape} requires grad: a captured step takes "
+                           "data, and would not give it a gradient; pass x.detach()")
+    return x._data
+
+
 class CapturedStep:
     """A function captured on its first call and replayed after; see the module docstring."""
 
@@ -200,8 +213,8 @@ class CapturedStep:
         self._result_kind: Any = None
 
     def __call__(self, *inputs: Any) -> Any:
-        arrays = [x if x.__class__ is np.ndarray else x._data if isinstance(x, Tensor)
-                  else np.asarray(x) for x in inputs]
+        arrays = [x if x.__class__ is np.ndarray else _input_array(x, i)
+                  for i, x in enumerate(inputs)]
         if self._replay is None:
             return self._capture(arrays)
         if len(arrays) != self._n_inputs:
