@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from tinygrad_lite import Tensor, no_grad
+from tinygrad_lite import Tensor, nn, no_grad, optim
+from tinygrad_lite.tensor import Function
 
 
 def test_diamond_and_reuse_are_exact():
@@ -86,3 +87,54 @@ def test_only_leaves_that_require_grad_get_grads():
     mid = a * 2
     (mid * c).sum().backward()
     assert c.grad is None and mid.grad is None and a.grad is not None
+
+
+@pytest.mark.parametrize("change", ["step", "load_state_dict", "data"])
+def test_retained_graph_refuses_weights_changed_in_place(change):
+    lin = nn.Linear(3, 2, dtype=np.float64, rng=0)
+    opt = optim.SGD(lin.parameters(), lr=0.1)
+    loss = lin(Tensor(np.ones((4, 3)))).sigmoid().sum()
+    loss.backward(retain_graph=True)
+    loss.backward(retain_graph=True)  # nothing changed: fine
+    before = lin.weight.grad.copy()
+    if change == "step":
+        opt.step()
+    elif change == "load_state_dict":
+        lin.load_state_dict({k: v + 1 for k, v in lin.state_dict().items()})
+    else:
+        lin.weight.data += 1
+    with pytest.raises(RuntimeError, match=r"shape \(2, 3\).*changed in place"):
+        loss.backward()
+    np.testing.assert_array_equal(lin.weight.grad, before)  # refused before storing any
+    lin(Tensor(np.ones((4, 3)))).sum().backward()  # a new graph is fine
+
+
+def test_integer_tensors_cannot_require_grad():
+    t = Tensor([1, 2, 3])
+    with pytest.raises(TypeError, match="float"):
+        t.requires_grad = True
+    with pytest.raises(TypeError, match="float"):
+        t.requires_grad_()
+    assert not t.requires_grad
+    x = Tensor(np.array([[1.0, 3.0], [2.0, 0.0]]), requires_grad=True)
+    assert not x.argmax(axis=1).requires_grad  # an integer result has no gradient
+
+
+class Scale(Function):
+    """a * b, reporting which inputs the engine says need a gradient"""
+    seen: list = []
+    forward = staticmethod(lambda a, b: a * b)
+
+    @staticmethod
+    def backward(g, out, a, b, needs):
+        Scale.seen.append(needs)
+        return (g * b if needs[0] else None), (g * a if needs[1] else None)
+
+
+def test_engine_tells_backward_which_inputs_need_grads():
+    a, b = Tensor(np.ones(2), requires_grad=True), Tensor(np.full(2, 3.0))
+    Scale.apply(a, b).sum().backward()
+    Scale.apply(b, a).sum().backward()
+    assert Scale.seen == [(True, False), (False, True)]
+    np.testing.assert_array_equal(a.grad, [6.0, 6.0])
+    assert b.grad is None

@@ -5,6 +5,7 @@ import pytest
 import tinygrad_lite.functional as F
 from tinygrad_lite.models import DigitNet
 from tinygrad_lite import CaptureError, Tensor, capture, nn, optim
+from tinygrad_lite.tensor import Function
 from tinygrad_lite.train import nielsen_cross_entropy
 
 
@@ -100,3 +101,150 @@ def test_bad_return_and_nesting():
     inner = capture(lambda x: x * 2)
     with pytest.raises(CaptureError, match="nested"):
         capture(lambda x: inner(x))(np.ones(2))
+
+
+def linear_step(seed=0):
+    """A Linear layer trained by SGD on the mean of its output times a target."""
+    lin = nn.Linear(3, 2, dtype=np.float64, rng=seed)
+    opt = optim.SGD(lin.parameters(), lr=0.1)
+
+    def step(x, y):
+        loss = (lin(x) * y).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    return lin, step
+
+
+@pytest.mark.parametrize("captured_same", [True, False])
+def test_replay_refuses_other_aliasing_of_inputs(captured_same):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    _, step = linear_step()
+    fast = capture(lambda x, y: step(x, y[:, :2]))
+    fast(a, a) if captured_same else fast(a, b)
+    fast(b, b) if captured_same else fast(b, a)  # the same pattern replays
+    with pytest.raises(CaptureError, match="same array"):
+        fast(a, b) if captured_same else fast(a, a)
+
+
+def test_same_aliasing_replays_like_eager():
+    rng = np.random.default_rng(1)
+    batches = [rng.normal(size=(2, 3)) for _ in range(3)]
+    eager_lin, eager_step = linear_step()
+    fast_lin, step = linear_step()
+    fast = capture(lambda x, y: step(x, y[:, :2]))
+    for x in batches:
+        assert eager_step(Tensor(x), Tensor(x[:, :2])).item() == fast(x, x).item()
+    assert np.array_equal(eager_lin.weight.data, fast_lin.weight.data)
+
+
+def test_input_that_is_a_parameter_array_is_refused():
+    lin, step = linear_step()
+    with pytest.raises(CaptureError, match="input 0 of shape \\(2, 3\\).*parameter"):
+        capture(step)(lin.weight.data, np.ones((2, 2)))
+
+
+class Positive(Function):
+    """x > 0, an op with a boolean result (as comparisons are)"""
+    forward = staticmethod(lambda x: x > 0)
+
+
+READS = {
+    ".data branch": lambda t: t * 2 if t.data.sum() > 0 else t,
+    "numpy": lambda t: t * float(t.numpy().max()),
+    "item": lambda t: t * t.sum().item(),
+    "float": lambda t: t * float(t.sum()),
+    "bool": lambda t: t * 2 if t.sum() else t,
+    "tolist": lambda t: t * len([v for v in t.tolist() if v[0] > 0]),
+    "asarray": lambda t: t * np.asarray(t).max(),
+    "repr": lambda t: t * len(repr(t.sum())),
+    "mask": lambda t: t[Positive.apply(t)].sum(),  # a data-dependent shape
+}
+
+
+@pytest.mark.parametrize("name", sorted(READS))
+def test_every_read_of_values_is_refused(name):
+    fn = READS[name]
+    model = nn.Linear(3, 3, dtype=np.float64, rng=0)
+    with pytest.raises(CaptureError):
+        capture(lambda x: fn(model(x)))(np.ones((2, 3)))
+
+
+def test_argmax_is_computed_at_replay():
+    rng = np.random.default_rng(2)
+    fast = capture(lambda x: x.argmax(axis=1))
+    for _ in range(3):
+        x = rng.normal(size=(5, 4))
+        assert np.array_equal(fast(x).numpy(), x.argmax(axis=1))
+
+
+def test_gradient_argument_is_read_at_replay():
+    w = Tensor(np.ones(3), requires_grad=True)
+    opt = optim.SGD([w], lr=0.0)
+
+    def step(x, g):
+        opt.zero_grad()
+        (w * x).backward(gradient=g)
+        return None
+    fast = capture(step)
+    for k in range(3):
+        g = np.arange(3.0) + k
+        fast(np.ones(3), g)
+        assert np.array_equal(w.grad, g)
+
+
+def test_grad_attribute_is_refused():
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def clear(x):
+        w.grad = None  # not an op: a replay would skip it
+        return w * x
+    with pytest.raises(CaptureError, match="grad"):
+        capture(clear)(np.ones(3))
+    with pytest.raises(CaptureError, match="grad"):
+        capture(lambda x: w * x if w.grad is None else w)(np.ones(3))
+
+
+@pytest.mark.parametrize("bad", [-1, 4])
+def test_cross_entropy_label_check_runs_at_replay(bad):
+    model, step = make("adam-ce", np.float64)
+    fast = capture(step)
+    X, Y, L = np.ones((8, 12)), np.zeros((8, 4)), np.zeros(8, np.int64)
+    fast(X, Y, L)
+    weights = model.parameters()[0].data.copy()
+    L[3] = bad
+    with pytest.raises(ValueError) as eager:
+        F.cross_entropy(Tensor(np.ones((8, 4))), L)
+    with pytest.raises(ValueError) as replayed:
+        fast(X, Y, L)
+    assert str(replayed.value) == str(eager.value)
+    assert np.array_equal(model.parameters()[0].data, weights)  # refused before any update
+
+
+def test_tensor_index_is_read_at_replay():
+    fast = capture(lambda x, i: x[i] * 2)
+    x = np.arange(12.0).reshape(4, 3)
+    for i in ([0, 1], [3, 3], [2, 0]):
+        assert np.array_equal(fast(x, np.array(i)).numpy(), x[i] * 2)
+
+
+def test_replayed_step_outdates_a_retained_graph():
+    lin, step = linear_step()
+    fast = capture(step)
+    x, y = np.ones((2, 3)), np.ones((2, 2))
+    fast(x, y)
+    loss = (lin(Tensor(x)) * Tensor(y)).mean()
+    loss.backward(retain_graph=True)
+    fast(x, y)  # updates the weights in place
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
+def test_input_that_requires_grad_is_refused():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    fast = capture(lambda x: (x * 2).sum())
+    with pytest.raises(CaptureError, match="input 0 .*requires grad"):
+        fast(x)
+    assert fast(x.detach()).item() == 12.0

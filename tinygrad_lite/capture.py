@@ -11,12 +11,34 @@ building, no topological sort and no Tensor objects; `step.source` shows it. Rep
 very same numpy functions in the very same order, so parameters come out bit-identical to the
 eager loop.
 
-What cannot be captured is refused with CaptureError, never replayed wrongly:
-- a batch of another shape or dtype than the captured one (run that batch eagerly);
-- a step whose graph depends on the data: reading values with .item(), float(), bool() or
-  .numpy() during capture, or building a Tensor from an array computed outside the engine's
-  ops (pass such arrays as inputs instead).
-Replay assumes parameters are changed in place (as the optimizers and load_state_dict do).
+The recorder sees what the engine runs at two points: `Function.apply` (each op's forward) and
+`backward()` (each op's backward), with `tensor._kernel` for every other kernel (a gradient sum,
+a leaf's store, an optimizer's step, zero_grad, a value check such as cross_entropy's label
+range, which thus runs again at every replay and raises the same error as eagerly).
+`tensor._guard` refuses each way from values to Python, and a Tensor built from an array is
+checked where it is made.
+
+What could make a replay differ from the eager step is refused with CaptureError:
+- a batch of another shape or dtype than the captured one (run that batch eagerly), or inputs
+  aliased otherwise than at capture (the same array passed twice, then two arrays, or the
+  reverse); an input that is a parameter's array is refused at capture;
+- any way from a tensor's values to Python during capture: `.data`, `.grad` (read or set),
+  `.numpy()`, `.item()`, `.tolist()`, `float()`, `bool()` (an `if` on a tensor), `np.asarray`,
+  `repr`/`str`/`format`; the step could branch on them. `argmax` is an op, so its result is
+  computed at replay;
+- a Tensor built from an array made outside the engine's ops (pass such arrays as inputs), and
+  indexing with a boolean mask computed in the step (the result's shape depends on the data);
+- an input Tensor that requires grad (a replay would not give it a gradient).
+
+What remains the caller's to keep constant between replays: Python values the step reads from
+outside (a global, a closure variable, a layer assigned anew, a learning rate schedule written as
+a Python number in the step) are frozen at capture, while an optimizer's own settings (`lr`) are
+read afresh by each replay of its step; objects the step makes (an optimizer, a layer, a Tensor
+from a Python list) are made once, at capture, and reused; arrays from outside are read live, so
+changing them in place is seen, replacing them is not. A random array drawn in the step is
+refused (an array made outside the ops); a random Python number is frozen. `Tensor._data` and `._grad` are the engine's own slots
+and are not guarded. Replay assumes parameters are changed in place (as the optimizers and
+load_state_dict do).
 """
 from __future__ import annotations
 
@@ -33,14 +55,35 @@ class CaptureError(RuntimeError):
 
 
 class Recorder:
-    """Collects (function, args, params, result) for every kernel run during capture."""
+    """Collects (function, args, params, result) for every kernel run during capture.
+
+    The engine calls `record` from `Function.apply`, `backward()` and `tensor._kernel`, `refuse`
+    from `tensor._guard`, and `new_array` when a Tensor is built from an array.
+    """
 
     def __init__(self, inputs: list[np.ndarray]) -> None:
         self.calls: list[tuple] = []
         self.inputs = inputs
-        self.produced = {id(a) for a in inputs}
+        self.input_ids = {id(a): i for i, a in enumerate(inputs)}
+        self.produced = set(self.input_ids)
+        self.first = engine._next_number()  # tensors numbered below existed before capture
 
-    def record(self, fn: Callable, args: Any, params: dict, out: Any) -> None:
+    def record(self, fn: Callable, args: Any, params: dict, out: Any,
+               tensors: tuple = ()) -> None:
+        for t in tensors:  # a tensor from outside the step (a parameter) holding an input array
+            i = self.input_ids.get(id(t._data))
+            if i is not None and t._n < self.first:
+                raise CaptureError(
+                    f"input {i} of shape {t.shape} is the array of a tensor made outside the "
+                    "step (a parameter?); a replay would read the new input in its place; pass "
+                    "a copy")
+        for v in params.values():
+            for a in (v if isinstance(v, tuple) else (v,)):
+                if isinstance(a, np.ndarray) and a.dtype == bool and id(a) in self.produced:
+                    raise CaptureError(
+                        f"indexing with a boolean mask of shape {a.shape} computed in the step: "
+                        "the result's shape depends on the data, so it cannot be replayed; "
+                        "run it eagerly")
         self.calls.append((fn, tuple(args), dict(params), out))
         for o in (out if isinstance(out, tuple) else (out,)):
             self.produced.add(id(o))
@@ -50,12 +93,15 @@ class Recorder:
                            "step could depend on the data, so it cannot be replayed; run it "
                            "eagerly")
 
-    def check_new_array(self, arr: np.ndarray) -> None:
-        if id(arr) not in self.produced:
+    def new_array(self, data: np.ndarray, arr: np.ndarray, dtype: Any) -> None:
+        """A Tensor is being built from `data`, cast to `arr`."""
+        if id(data) not in self.produced:
             raise CaptureError(
-                f"a Tensor was built from an array of shape {arr.shape} made outside the "
+                f"a Tensor was built from an array of shape {data.shape} made outside the "
                 "engine's ops while capturing; it may depend on the data, so pass it to the "
                 "captured function as an input")
+        if arr is not data:
+            self.record(np.ndarray.astype, (data, dtype), {}, arr)
 
 
 def _is_literal(obj: Any) -> bool:
@@ -108,12 +154,15 @@ def _codegen(rec: Recorder, result: Any) -> tuple[str, dict]:
                 targets.append("_")
         lhs = ", ".join(targets) + ("," if isinstance(out, tuple) and len(outs) == 1 else "")
         lines.append(f"    {lhs} = {const(fn)}({call})")
-    ret = (ref(result.data) if isinstance(result, Tensor) else
-           "(" + ", ".join(ref(r.data) for r in result) + ",)" if isinstance(result, tuple)
+    ret = (ref(result._data) if isinstance(result, Tensor) else
+           "(" + ", ".join(ref(r._data) for r in result) + ",)" if isinstance(result, tuple)
            else "None")
     args = ", ".join(f"x{i}" for i in range(len(rec.inputs)))
-    guard = " or ".join(f"x{i}.shape != {a.shape!r} or x{i}.dtype != {const(a.dtype)}"
-                        for i, a in enumerate(rec.inputs)) or "False"
+    checks = [f"x{i}.shape != {a.shape!r} or x{i}.dtype != {const(a.dtype)}"
+              for i, a in enumerate(rec.inputs)]
+    for i, a in enumerate(rec.inputs):  # the same array passed twice must stay so, and v.v.
+        checks += [f"x{i} is {'not ' if a is b else ''}x{j}" for j, b in enumerate(rec.inputs[:i])]
+    guard = " or ".join(checks) or "False"
     namespace["mismatch"] = _mismatch(rec.inputs)
     source = (f"def step({args}):\n    if {guard}:\n        mismatch({args})\n"
               + "\n".join(lines) + f"\n    return {ret}\n")
@@ -124,14 +173,33 @@ def _describe(arrays: Any) -> str:
     return ", ".join(f"{a.shape} {a.dtype}" for a in arrays)
 
 
+def _aliasing(arrays: Any) -> list[int]:
+    """For each array, the position of the first one that is the same object."""
+    return [next(j for j, b in enumerate(arrays) if b is a) for a in arrays]
+
+
 def _mismatch(captured: list[np.ndarray]) -> Callable[..., None]:
-    """What a replay does when its inputs are not of the captured shapes and dtypes."""
-    expected = _describe(captured)
+    """What a replay does when its inputs are not of the captured shapes, dtypes and aliasing."""
+    expected, pattern = _describe(captured), _aliasing(captured)
 
     def mismatch(*arrays: np.ndarray) -> None:
+        if _describe(arrays) == expected:
+            raise CaptureError(
+                f"this step was captured with inputs aliased as {pattern} (for each input, the "
+                f"first that is the same array), got {_aliasing(arrays)}; a replay needs the "
+                "same array passed at the same positions; run it eagerly")
         raise CaptureError(f"this step was captured for inputs {expected}, got "
                            f"{_describe(arrays)}; run this batch eagerly")
     return mismatch
+
+
+def _input_array(x: Any, i: int) -> np.ndarray:
+    if not isinstance(x, Tensor):
+        return np.asarray(x)
+    if x.requires_grad:
+        raise CaptureError(f"input {i} of shape {x.shape} requires grad: a captured step takes "
+                           "data, and would not give it a gradient; pass x.detach()")
+    return x._data
 
 
 class CapturedStep:
@@ -145,8 +213,8 @@ class CapturedStep:
         self._result_kind: Any = None
 
     def __call__(self, *inputs: Any) -> Any:
-        arrays = [x if x.__class__ is np.ndarray else x.data if isinstance(x, Tensor)
-                  else np.asarray(x) for x in inputs]
+        arrays = [x if x.__class__ is np.ndarray else _input_array(x, i)
+                  for i, x in enumerate(inputs)]
         if self._replay is None:
             return self._capture(arrays)
         if len(arrays) != self._n_inputs:

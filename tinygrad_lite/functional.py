@@ -10,15 +10,15 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Affine, BinaryCrossEntropy, SquaredError, Tensor
+from .tensor import Affine, BinaryCrossEntropy, SquaredError, Tensor, _kernel
 
 
 def _pair(pred: Tensor, target: Any, name: str) -> Tensor:
     """target as a Tensor of pred's float dtype, checked to have pred's shape."""
     if not isinstance(target, Tensor):
-        dtype = pred.data.dtype
+        dtype = pred.dtype
         target = Tensor(target, dtype=dtype if dtype.kind == "f" else None)
-    if pred.data.shape != target.data.shape:
+    if pred.shape != target.shape:
         raise ValueError(f"{name}: pred has shape {pred.shape} but target has shape {target.shape}")
     return target
 
@@ -29,8 +29,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         x = Tensor(x)
     if bias is None:
         return x @ weight.T
-    return Affine.apply(x, weight, bias,
-                        needs=(x.requires_grad, weight.requires_grad, bias.requires_grad))
+    return Affine.apply(x, weight, bias)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -64,12 +63,12 @@ def quadratic_cost(pred: Tensor, target: Any) -> Tensor:
     Its gradient dC/da = (a - y)/n is the mini-batch average of the per-example (a - y) in BP1,
     so SGD on this cost with learning rate η is the seed's update w -= η/n Σ ∇w.
     """
-    n = pred.data.shape[0] if pred.data.ndim >= 2 else 1
+    n = pred.shape[0] if pred.ndim >= 2 else 1
     return _squared_error(pred, _pair(pred, target, "quadratic_cost"), 0.5 / max(n, 1))
 
 
 def _squared_error(pred: Tensor, target: Tensor, c: float) -> Tensor:
-    return SquaredError.apply(pred, target, c=c, needs=(pred.requires_grad, target.requires_grad))
+    return SquaredError.apply(pred, target, c=c)
 
 
 def binary_cross_entropy(pred: Tensor, target: Any) -> Tensor:
@@ -80,17 +79,21 @@ def binary_cross_entropy(pred: Tensor, target: Any) -> Tensor:
 
 def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     """mean over rows of -log softmax(logits)[label], for logits (N, C) and int labels (N,)."""
-    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    labels = labels._data if isinstance(labels, Tensor) else np.asarray(labels)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
     if labels.dtype.kind not in "iu" or labels.shape != logits.shape[:1]:
         raise ValueError(f"cross_entropy: labels must be integers of shape {logits.shape[:1]}, "
                          f"got {labels.dtype} of shape {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
-        raise ValueError(f"cross_entropy: labels must lie in [0, {logits.shape[1]}), "
-                         f"got {labels.min()}..{labels.max()}")
+    _kernel(_check_labels, labels, logits.shape[1])  # a kernel: capture replays the check
     picked = logits.log_softmax(axis=1)[np.arange(len(labels)), labels]
     return -picked.mean()
+
+
+def _check_labels(labels: np.ndarray, classes: int) -> None:
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"cross_entropy: labels must lie in [0, {classes}), "
+                         f"got {labels.min()}..{labels.max()}")
 
 
 def one_hot(labels: Any, num_classes: int = 10, dtype: Any = np.float32) -> np.ndarray:

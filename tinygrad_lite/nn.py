@@ -6,7 +6,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from . import functional as F
-from .tensor import Tensor, _call, _zero_grads
+from .tensor import Tensor, _kernel, _mark_changed, _zero_grads
 
 
 class Module:
@@ -34,7 +34,7 @@ class Module:
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to None (PyTorch's default, set_to_none=True)."""
-        _call(_zero_grads, self.parameters())
+        _kernel(_zero_grads, self.parameters())
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Parameter name -> a copy of its values."""
@@ -56,6 +56,7 @@ class Module:
                                + "; ".join(problems))
         for k, v in values.items():
             np.copyto(own[k].data, v, casting="same_kind")
+            _mark_changed(own[k])
 
     def save(self, path: str) -> None:
         """Write state_dict() to an .npz checkpoint (tinygrad_lite.save)."""

@@ -7,7 +7,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .tensor import Tensor, _call, _zero_grads
+from .tensor import Tensor, _kernel, _mark_changed, _zero_grads
 
 
 class Optimizer:
@@ -26,11 +26,12 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to None."""
-        _call(_zero_grads, self.params)
+        _kernel(_zero_grads, self.params)
 
     def step(self) -> None:
-        """Update every parameter that has a grad."""
-        _call(self._step)
+        """Update every parameter that has a grad (in place)."""
+        _kernel(self._step)
+        _kernel(_mark_changed, *[p for p in self.params if p._grad is not None])
 
     def _step(self) -> None:
         raise NotImplementedError
@@ -58,11 +59,11 @@ class SGD(Optimizer):
     def _step(self) -> None:
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
         for p, state in zip(self.params, self.state):
-            g = p.grad
+            g = p._grad
             if g is None:
                 continue
             if wd:
-                g = g + wd * p.data
+                g = g + wd * p._data
             if mu:
                 buf = state.get("momentum_buffer")
                 if buf is None:
@@ -71,7 +72,7 @@ class SGD(Optimizer):
                     buf *= mu
                     buf += (1 - self.dampening) * g
                 g = g + mu * buf if self.nesterov else buf
-            p.data -= lr * g
+            p._data -= lr * g
 
 
 class Adam(Optimizer):
@@ -91,20 +92,20 @@ class Adam(Optimizer):
     def _step(self) -> None:
         (b1, b2), lr, wd = self.betas, self.lr, self.weight_decay
         for p, state in zip(self.params, self.state):
-            g = p.grad
+            g = p._grad
             if g is None:
                 continue
             if not state:
-                state.update(step=0, exp_avg=np.zeros_like(p.data),
-                             exp_avg_sq=np.zeros_like(p.data))
+                state.update(step=0, exp_avg=np.zeros_like(p._data),
+                             exp_avg_sq=np.zeros_like(p._data))
             state["step"] += 1
             t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
             if wd:
-                g = g + wd * p.data
+                g = g + wd * p._data
             m *= b1
             m += (1 - b1) * g
             v *= b2
             v += (1 - b2) * (g * g)
             step_size = lr / (1 - b1**t)
             denom = np.sqrt(v) / math.sqrt(1 - b2**t) + self.eps
-            p.data += -step_size * (m / denom)
+            p._data += -step_size * (m / denom)

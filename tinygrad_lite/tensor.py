@@ -5,13 +5,16 @@ An op is a `Function` with two pure numpy functions:
     forward(*arrays, **params) -> out
     backward(g, out, *arrays, **params) -> one gradient (or None) per input array
 
-`g` is dC/d(out) for the final scalar C. Each gradient has the shape of the broadcast result;
-the engine sums it back to its input's shape in one place (`_unbroadcast`), so no op does.
+`g` is dC/d(out) for the final scalar C; a backward with a `needs` parameter is also told which
+inputs need a gradient. An op's result keeps a `Node` (op, parents, saved arrays, params). Each
+gradient has the shape of the broadcast result; the engine sums it back to its input's shape in
+one place (`_unbroadcast`), so no op does.
 Because forward and backward see only arrays and constants, a training step made of them can be
 recorded once and replayed (see `tinygrad_lite.capture`).
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import operator
@@ -23,14 +26,45 @@ _grad_enabled = True
 _recorder = None  # a capture.Recorder while a step is being captured, else None
 _next_number = itertools.count().__next__
 _creation_order = operator.attrgetter("_n")
+_requires_grad = operator.attrgetter("_requires_grad")
+_last_change = -1  # when a tensor was last changed in place, on the tensors' numbering
 
 
-def _call(fn: Callable, *args: Any, **params: Any) -> Any:
-    """Run one kernel; while a step is being captured, also record it."""
+def _kernel(fn: Callable, *args: Any, **params: Any) -> Any:
+    """Run fn(*args, **params), a kernel other than an op's forward or backward: a gradient sum
+    or a leaf's store in backward(), an optimizer's step, zero_grad, a check of values. Capture's
+    Recorder sees what the engine runs here, in `Function.apply` and in `backward()`."""
     out = fn(*args, **params)
     if _recorder is not None:
         _recorder.record(fn, args, params, out)
     return out
+
+
+def _guard(how: str) -> None:
+    """Refuse, while a step is being captured, a way from tensors' values to Python (`how`):
+    the step could branch on them, and a replay would not (capture.CaptureError)."""
+    if _recorder is not None:
+        _recorder.refuse(how)
+
+
+def _mark_changed(*tensors: "Tensor") -> None:
+    """Note that these tensors' arrays were changed in place, so backward() refuses a graph
+    made before (its saved values are stale). The date is a number from the sequence that
+    numbers tensors, so a result made after the change has a larger number."""
+    global _last_change
+    _last_change = _next_number()
+    for t in tensors:
+        t._changed = _last_change
+
+
+class Node:
+    """How a tensor was made: by `op` from the input tensors `parents`, whose arrays are
+    `saved` for backward (None once backward() has freed the graph), with constant `params`."""
+
+    __slots__ = ("op", "parents", "saved", "params")
+
+    def __init__(self, op: type, parents: tuple, saved: list, params: dict) -> None:
+        self.op, self.parents, self.saved, self.params = op, parents, saved, params
 
 
 class no_grad:
@@ -62,11 +96,22 @@ def is_grad_enabled() -> bool:
 
 
 class Function:
-    """Base class of every op: subclasses define static `forward` and `backward`."""
+    """Base class of every op: subclasses define static `forward` and `backward`.
+
+    An op whose backward takes a `needs` argument is told which inputs need a gradient (a tuple
+    of bools, one per input), so it can skip the others. An op with a non-float result (argmax)
+    has no gradient.
+    """
+
+    takes_needs = False  # set for subclasses whose backward has a `needs` parameter
+
+    def __init_subclass__(cls) -> None:
+        if "backward" in cls.__dict__:
+            cls.takes_needs = "needs" in inspect.signature(cls.backward).parameters
 
     @classmethod
     def apply(cls, *tensors: "Tensor", **params: Any) -> "Tensor":
-        arrays = [t.data for t in tensors]
+        arrays = [t._data for t in tensors]
         try:
             out = cls.forward(*arrays, **params)
         except ValueError as e:
@@ -76,11 +121,13 @@ class Function:
         if out.__class__ is not np.ndarray:  # numpy returns scalars for 0-d results
             out = np.asarray(out)
         if _recorder is not None:
-            _recorder.record(cls.forward, arrays, params, out)
+            _recorder.record(cls.forward, arrays, params, out, tensors)
         if _grad_enabled:
             for t in tensors:
-                if t.requires_grad:
-                    return Tensor._make(out, (cls, tensors, arrays, params))
+                if t._requires_grad and out.dtype.kind == "f":
+                    if cls.takes_needs:  # params is this call's own dict
+                        params["needs"] = tuple(map(_requires_grad, tensors))
+                    return Tensor._make(out, Node(cls, tensors, arrays, params))
         return Tensor._make(out, None)
 
 
@@ -192,7 +239,7 @@ class Matmul(Function):
     """
 
     @staticmethod
-    def forward(a: np.ndarray, b: np.ndarray, needs: tuple = (True, True)) -> np.ndarray:
+    def forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a @ b
 
     @staticmethod
@@ -221,7 +268,7 @@ class Affine(Function):
     """
 
     @staticmethod
-    def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, needs: tuple) -> np.ndarray:
+    def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
         return x @ w.T + b
 
     @staticmethod
@@ -240,7 +287,7 @@ class SquaredError(Function):
     da = 2c g (a - y),  dy = -da  (`needs` says which inputs want a gradient)"""
 
     @staticmethod
-    def forward(a: np.ndarray, y: np.ndarray, c: float, needs: tuple) -> np.ndarray:
+    def forward(a: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
         d = a - y
         return np.vdot(d, d) * c if d.dtype.kind == "f" else (d * d).sum() * c
 
@@ -311,6 +358,11 @@ class GetItem(Function):
         return (dx,)
 
 
+class Argmax(Function):
+    """index of the largest x along axis (an integer result: no gradient)"""
+    forward = staticmethod(lambda x, axis: x.argmax(axis=axis))
+
+
 class LogSoftmax(Function):
     """x - log Σ e^x along axis, computed as s - log Σ e^s with s = x - max x (stable);
     dx = g - softmax(x) Σ g"""
@@ -326,7 +378,8 @@ class LogSoftmax(Function):
 
 
 # ----------------------------------------------------------------------------------------------
-# The engine's two helpers: sum a gradient back to its input's shape, and store a leaf's gradient.
+# The engine's helpers: sum a gradient back to its input's shape, store a leaf's gradient,
+# refuse stale graphs, and order the graph.
 
 
 def _unbroadcast(g: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
@@ -344,36 +397,28 @@ def _unbroadcast(g: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
 def _zero_grads(params: list) -> None:
     """Set each tensor's grad to None (zero_grad of modules and optimizers)."""
     for p in params:
-        p.grad = None
+        p._grad = None
 
 
-def _store_grad(t: "Tensor", g: np.ndarray, copy: bool) -> None:
+def _accumulate_grad(t: "Tensor", g: np.ndarray, copy: bool) -> None:
     """t.grad += g for a leaf (accumulating, as PyTorch's leaves do)."""
-    if t.grad is None:
-        t.grad = np.array(g) if copy else g
+    if t._grad is None:
+        t._grad = np.array(g) if copy else g
     else:
-        t.grad = t.grad + g
+        t._grad = t._grad + g
 
 
-class _Freed(Function):
-    """Marks a node whose graph was freed by backward()."""
-
-    @staticmethod
-    def backward(*args: Any, **params: Any) -> tuple:
-        raise RuntimeError(
-            "trying to backward through the graph a second time: backward() frees the graph; "
-            "call backward(retain_graph=True) the first time to keep it")
-
-
-_freed_ctx: dict = {}
-
-
-def _freed(op: type) -> tuple:
-    """The context of a node made by `op` once backward() has freed its graph."""
-    ctx = _freed_ctx.get(op)
-    if ctx is None:
-        ctx = _freed_ctx[op] = (_Freed, (), (), {"op": op})
-    return ctx
+def _check_unchanged(order: list) -> None:
+    """Refuse a graph in which a tensor was changed in place after an op used it (the values
+    the op saved are stale), as PyTorch's version counters do."""
+    for t in order:
+        if t._node is not None:
+            for x in (t, *t._node.parents):
+                if getattr(x, "_changed", -1) > t._n:
+                    raise RuntimeError(
+                        f"backward: a tensor of shape {x.shape} that this graph saved was "
+                        "changed in place (an optimizer step, load_state_dict or .data) after "
+                        f"{t._node.op.__name__} used it; run the forward pass again")
 
 
 def _toposort(root: "Tensor") -> list:
@@ -382,10 +427,10 @@ def _toposort(root: "Tensor") -> list:
     order; the walk is a loop over a stack (no recursion limit)."""
     nodes, stack, seen = [root], [root], {root}
     while stack:
-        ctx = stack.pop()._ctx
-        if ctx is not None:
-            for p in ctx[1]:
-                if p.requires_grad and p not in seen:
+        node = stack.pop()._node
+        if node is not None:
+            for p in node.parents:
+                if p._requires_grad and p not in seen:
                     seen.add(p)
                     nodes.append(p)
                     stack.append(p)
@@ -396,17 +441,13 @@ def _toposort(root: "Tensor") -> list:
 # ----------------------------------------------------------------------------------------------
 
 
-def _astype(data: np.ndarray, dtype: Any) -> np.ndarray:
-    return data.astype(dtype)
-
-
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if isinstance(data, np.ndarray):
+        arr = data if dtype is None or data.dtype == dtype else data.astype(dtype)
         if _recorder is not None:
-            _recorder.check_new_array(data)
-        arr = data if dtype is None or data.dtype == dtype else _call(_astype, data, dtype)
+            _recorder.new_array(data, arr, dtype)
     else:
         native = not isinstance(data, np.generic)
         try:
@@ -428,91 +469,139 @@ def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tup
 
 class Tensor:
     """An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
-    Tensors compare and hash by identity, so the engine keys its bookkeeping by tensor.
+    Tensors hash by identity, so the engine keys its bookkeeping by tensor.
 
     `data` is the numpy array (a numpy array given is wrapped, not copied); `grad` is dC/d(data)
     after `C.backward()`, of the same shape and dtype, or None. Python floats and lists become
     float32, PyTorch's default; integer data (labels) is allowed but cannot require grad.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_n")
+    # _data and _grad are the arrays (the engine and optimizers use them directly; `data` and
+    # `grad` are the public views, which capture guards); _node is how it was made (None for a
+    # leaf); _n its creation number; _changed dates its last in-place change (_mark_changed).
+    __slots__ = ("_data", "_grad", "_requires_grad", "_node", "_n", "_changed")
     __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__, giving a Tensor
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self.data = _as_array(data, dtype)
-        self.grad: np.ndarray | None = None
-        self._ctx = None  # (Function, input tensors, their arrays, params) for an op's result
+        self._data = _as_array(data, dtype)
+        self._grad: np.ndarray | None = None
+        self._node: Node | None = None
         self._n = _next_number()  # creation order, which backward sorts by
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_()
 
     @staticmethod
-    def _make(data: np.ndarray, ctx: tuple | None) -> "Tensor":
+    def _make(data: np.ndarray, node: Node | None) -> "Tensor":
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t._ctx, t.requires_grad = data, None, ctx, ctx is not None
+        t._data, t._grad, t._node, t._requires_grad = data, None, node, node is not None
         t._n = _next_number()
         return t
 
+    @property
+    def data(self) -> np.ndarray:
+        """The numpy array. Reading it while a step is captured is refused (CaptureError)."""
+        _guard(".data")
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        """Replace the values (`t.data += d` changes them in place): graphs that saved the old
+        values can no longer be differentiated."""
+        _guard("setting .data")
+        arr = _as_array(value)
+        if arr.dtype.kind != "f" and self._requires_grad:
+            raise TypeError(f"data: a tensor that requires grad needs float data, got {arr.dtype}")
+        self._data = arr
+        _mark_changed(self)
+
+    @property
+    def grad(self) -> np.ndarray | None:
+        """dC/d(data) after C.backward(), or None. Capture refuses reading or setting it."""
+        _guard(".grad")
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray | None) -> None:
+        _guard("setting .grad (use zero_grad())")
+        self._grad = value
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad: bool) -> None:
+        self.requires_grad_(requires_grad)
+
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"only float tensors can require grad, this one is {self.dtype}")
-        self.requires_grad = bool(requires_grad)
+        if requires_grad and self._data.dtype.kind != "f":
+            raise TypeError(f"only float tensors can require grad, this one is {self.dtype} of "
+                            f"shape {self.shape}")
+        self._requires_grad = bool(requires_grad)
         return self
 
     # --- what it is ---------------------------------------------------------------------------
-    shape = property(lambda self: self.data.shape)
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
-    is_leaf = property(lambda self: self._ctx is None)
+    shape = property(lambda self: self._data.shape)
+    dtype = property(lambda self: self._data.dtype)
+    ndim = property(lambda self: self._data.ndim)
+    size = property(lambda self: self._data.size)
+    is_leaf = property(lambda self: self._node is None)
 
     @property
     def grad_fn(self) -> type | None:
         """The op that made this tensor (None for a leaf)."""
-        ctx = self._ctx
-        return None if ctx is None else ctx[3]["op"] if ctx[0] is _Freed else ctx[0]
+        return None if self._node is None else self._node.op
+
+    def _values(self, how: str) -> np.ndarray:
+        """The array, for a way its values reach Python (each one guarded, see _guard)."""
+        _guard(how)
+        return self._data
 
     def numpy(self) -> np.ndarray:
-        if _recorder is not None:
-            _recorder.refuse("numpy()")
-        return self.data
+        return self._values("numpy()")
 
     def item(self) -> float | int | bool:
-        if _recorder is not None:
-            _recorder.refuse("item()")
-        if self.data.size != 1:
+        return self._one("item()")
+
+    def _one(self, how: str) -> float | int | bool:
+        data = self._values(how)
+        if data.size != 1:
             raise ValueError(
-                f"item() needs a tensor with one element, this one has shape {self.shape}")
-        return self.data.item()
+                f"{how} needs a tensor with one element, this one has shape {self.shape}")
+        return data.item()
 
     def tolist(self) -> Any:
-        return self.numpy().tolist()
+        return self._values("tolist()").tolist()
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._one("float()"))
 
     def __bool__(self) -> bool:
-        return bool(self.item())
+        return bool(self._one("bool() (an if, and, or, not on a tensor)"))
 
     def __len__(self) -> int:
-        return len(self.data)
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.numpy() if dtype is None else self.numpy().astype(dtype)
+        data = self._values("np.asarray(tensor)")
+        return data if dtype is None else data.astype(dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=50)
+        body = np.array2string(self._values("repr()"), separator=", ", prefix="Tensor(",
+                               threshold=50)
         extra = f", dtype={self.dtype}"
-        if self._ctx is not None:
+        if self._node is not None:
             extra += f", grad_fn=<{self.grad_fn.__name__}>"
-        elif self.requires_grad:
+        elif self._requires_grad:
             extra += ", requires_grad=True"
         return f"Tensor({body}{extra})"
 
     def detach(self) -> "Tensor":
         """The same data, cut from the graph."""
-        return Tensor._make(self.data, None)
+        return Tensor._make(self._data, None)
 
     # --- ops ------------------------------------------------------------------------------------
     def _other(self, x: Any) -> "Tensor":
@@ -521,7 +610,7 @@ class Tensor:
         if isinstance(x, np.generic) and x.ndim == 0 and x.dtype.kind in "fiub":
             x = x.item()  # a numpy scalar acts as the Python number it holds, as in PyTorch
         if isinstance(x, (bool, int, float)):
-            return Tensor._make(np.asarray(x, np.result_type(self.data, x)), None)
+            return Tensor._make(np.asarray(x, np.result_type(self._data, x)), None)
         if isinstance(x, (np.ndarray, np.generic, list, tuple)):
             return Tensor(x, dtype=self.dtype if isinstance(x, (list, tuple)) else None)
         raise TypeError(f"unsupported operand type for a Tensor op: {type(x).__name__}")
@@ -543,7 +632,7 @@ class Tensor:
         if self.ndim == 0 or x.ndim == 0:
             raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
                              f"{self.shape} and {x.shape}")
-        return Matmul.apply(self, x, needs=(self.requires_grad, x.requires_grad))
+        return Matmul.apply(self, x)
 
     def __pow__(self, p: Any) -> "Tensor":
         if isinstance(p, Tensor) or not isinstance(p, (int, float, np.integer, np.floating)):
@@ -604,7 +693,7 @@ class Tensor:
     T = property(transpose)
 
     def __getitem__(self, index: Any) -> "Tensor":
-        unwrap = lambda i: i.data if isinstance(i, Tensor) else i  # noqa: E731
+        unwrap = lambda i: i._data if isinstance(i, Tensor) else i  # noqa: E731
         index = tuple(map(unwrap, index)) if isinstance(index, tuple) else unwrap(index)
         return GetItem.apply(self, index=index)
 
@@ -616,54 +705,62 @@ class Tensor:
         return self.log_softmax(axis if dim is None else dim).exp()
 
     def argmax(self, axis: int | None = None) -> "Tensor":
-        """Index of the largest value (no gradient)."""
-        return Tensor._make(np.asarray(self.data.argmax(axis=axis)), None)
+        """Index of the largest value (an integer tensor, no gradient)."""
+        return Argmax.apply(self, axis=axis)
 
     # --- reverse mode --------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Accumulate dC/dt into t.grad for every leaf t that requires grad, C being this tensor.
 
         Walks the graph once in reverse topological order. A non-scalar output needs `gradient`
-        (dC/d self). The graph is freed afterwards unless `retain_graph=True`.
+        (dC/d self). The graph is freed afterwards unless `retain_graph=True`. A graph whose
+        saved tensors were changed in place since (an optimizer step) is refused (RuntimeError).
         """
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no graph")
-        data = self.data
+        data = self._data
         if gradient is None:
             if data.size != 1:
                 raise RuntimeError(f"backward: the output has shape {data.shape}; a non-scalar "
                                    "output needs gradient= (an array of that shape)")
             seed = np.ones(data.shape, data.dtype)  # a constant when a step is captured
         else:
-            seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient,
-                            dtype=data.dtype)
+            given = gradient._data if isinstance(gradient, Tensor) else gradient
+            seed = _kernel(np.array, given, dtype=data.dtype)
             if seed.shape != data.shape:
                 raise ValueError(f"backward: gradient has shape {seed.shape}, output has "
                                  f"shape {data.shape}")
-        grads = {self: seed}  # node -> dC/d(node) summed over its uses so far (keys by identity)
+        grads = {self: seed}  # tensor -> dC/d(tensor) summed over its uses so far
         stored = {id(seed)}   # ids of arrays a leaf must copy: the seed, and grads stored already
-        for node in _toposort(self):
-            g = grads.pop(node, None)
-            ctx = node._ctx
+        order = _toposort(self)
+        if _last_change > self._n:  # a tensor was changed in place since this graph was made
+            _check_unchanged(order)
+        for t in order:
+            g = grads.pop(t, None)
+            node = t._node
             if g is None:
                 continue
-            if ctx is None:  # a leaf: store the gradient, copying a view or an array stored before
+            if node is None:  # a leaf: store the gradient, copying a view or an array stored before
                 copy = g.base is not None or id(g) in stored or g.ndim == 0
                 stored.add(id(g))
-                if _recorder is None and node.grad is None and not copy:
-                    node.grad = g  # the common case of _store_grad, inlined for speed
+                if _recorder is None and t._grad is None and not copy:
+                    t._grad = g  # the common case of _accumulate_grad, inlined for speed
                 else:
-                    _call(_store_grad, node, g, copy)
+                    _kernel(_accumulate_grad, t, g, copy)
                 continue
-            fn, parents, arrays, params = ctx
-            pgs = fn.backward(g, node.data, *arrays, **params)
+            if node.saved is None:
+                raise RuntimeError(
+                    "trying to backward through the graph a second time: backward() frees the "
+                    "graph; call backward(retain_graph=True) the first time to keep it")
+            fn, parents, arrays, params = node.op, node.parents, node.saved, node.params
+            pgs = fn.backward(g, t._data, *arrays, **params)
             if _recorder is not None:
-                _recorder.record(fn.backward, [g, node.data, *arrays], params, pgs)
+                _recorder.record(fn.backward, (g, t._data, *arrays), params, pgs)
             if not retain_graph:
-                node._ctx = _freed(fn)
+                node.parents, node.saved = (), None
             for p, d, pg in zip(parents, arrays, pgs):
-                if pg is None or not p.requires_grad:
+                if pg is None or not p._requires_grad:
                     continue
                 if pg.shape != d.shape or pg.dtype != d.dtype:
-                    pg = _call(_unbroadcast, pg, d.shape, d.dtype)
-                grads[p] = _call(np.add, grads[p], pg) if p in grads else pg
+                    pg = _kernel(_unbroadcast, pg, d.shape, d.dtype)
+                grads[p] = _kernel(np.add, grads[p], pg) if p in grads else pg

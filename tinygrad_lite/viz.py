@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import Tensor, _Freed
+from .tensor import Tensor
 
 
 def _quote(text: str) -> str:
@@ -42,14 +42,14 @@ def to_dot(root: Tensor, params: dict[str, Tensor] | None = None) -> str:
     tensor_node(root)
     while stack:
         t = stack.pop()
-        if id(t) in seen or t._ctx is None:
+        node = t._node
+        if id(t) in seen or node is None:
             continue
         seen.add(id(t))
-        fn, parents = t._ctx[0], t._ctx[1]
         op = f"op{len(seen)}"
-        name = t.grad_fn.__name__ + (" (graph freed)" if fn is _Freed else "")
+        name = node.op.__name__ + (" (graph freed)" if node.saved is None else "")
         lines.append(f"  {op} [shape=ellipse, label={_quote(name)}];")
-        for p in parents:
+        for p in node.parents:
             lines.append(f"  {tensor_node(p)} -> {op};")
             stack.append(p)
         lines.append(f"  {op} -> {ids[id(t)]};")
