@@ -421,6 +421,22 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
+def _no_numpy_args(name: str, dtype: Any, out: Any) -> None:
+    if dtype is not None or out is not None:
+        raise TypeError(f"{name}: numpy's dtype= and out= are not supported on a Tensor; "
+                        f"use np.{name}(t.numpy(), ...)")
+
+
+def _compare_arrays(a: np.ndarray, b: np.ndarray, op: str) -> np.ndarray:
+    """a op b elementwise (op one of eq ne lt le gt ge): a bool array, no gradient."""
+    return np.asarray(getattr(operator, op)(a, b))
+
+
+def _truth(a: np.ndarray, op: str) -> np.ndarray:
+    """np.any or np.all of a, as a 0-d bool array."""
+    return np.asarray(getattr(np, op)(a))
+
+
 def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tuple:
     """numpy's (axis, keepdims) from either spelling; PyTorch's (dim, keepdim) win if given."""
     return (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
@@ -428,7 +444,8 @@ def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tup
 
 class Tensor:
     """An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
-    Tensors compare and hash by identity, so the engine keys its bookkeeping by tensor.
+    `==`, `<` and the other comparisons are elementwise and give bool tensors (PyTorch's
+    semantics); hashing stays by identity, so the engine keys its bookkeeping by tensor.
 
     `data` is the numpy array (a numpy array given is wrapped, not copied); `grad` is dC/d(data)
     after `C.backward()`, of the same shape and dtype, or None. Python floats and lists become
@@ -493,6 +510,9 @@ class Tensor:
         return float(self.item())
 
     def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a Tensor of shape {self.shape} is ambiguous; "
+                             "use .any() or .all()")
         return bool(self.item())
 
     def __len__(self) -> int:
@@ -570,14 +590,19 @@ class Tensor:
         return Clamp.apply(self, lo=min, hi=max)
 
     def sum(self, axis: int | tuple | None = None, keepdims: bool = False, *,
-            dim: int | tuple | None = None, keepdim: bool | None = None) -> "Tensor":
-        """Σ over axis (all axes by default); PyTorch's dim/keepdim are accepted too."""
+            dim: int | tuple | None = None, keepdim: bool | None = None,
+            dtype: None = None, out: None = None) -> "Tensor":
+        """Σ over axis (all axes by default); PyTorch's dim/keepdim are accepted too
+        (np.sum(t) calls this with dtype=None, out=None)."""
+        _no_numpy_args("sum", dtype, out)
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         return Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: int | tuple | None = None, keepdims: bool = False, *,
-             dim: int | tuple | None = None, keepdim: bool | None = None) -> "Tensor":
-        """Σ x / (number of elements summed)."""
+             dim: int | tuple | None = None, keepdim: bool | None = None,
+             dtype: None = None, out: None = None) -> "Tensor":
+        """Σ x / (number of elements summed); np.mean(t) calls this too."""
+        _no_numpy_args("mean", dtype, out)
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         out = self.sum(axis, keepdims)
         return out * (out.size / self.size if self.size else np.nan)
@@ -618,6 +643,58 @@ class Tensor:
     def argmax(self, axis: int | None = None) -> "Tensor":
         """Index of the largest value (no gradient)."""
         return Tensor._make(np.asarray(self.data.argmax(axis=axis)), None)
+
+    # --- comparisons: elementwise, broadcasting, bool results without grad (as PyTorch) ------
+    __hash__ = object.__hash__  # hashing stays by identity: the engine keys dicts by tensor
+
+    def _compare(self, x: Any, op: str) -> Any:
+        if isinstance(x, (list, tuple)):
+            arr = np.asarray(x)  # Python numbers take a float tensor's dtype, as scalars do
+            x = arr.astype(self.dtype) if arr.dtype.kind == "f" == self.dtype.kind else arr
+        elif not isinstance(x, (Tensor, np.ndarray, np.generic, bool, int, float)):
+            return NotImplemented  # t == None is False, t < "a" a TypeError, as for numbers
+        x = self._other(x)
+        try:
+            return Tensor._make(_call(_compare_arrays, self.data, x.data, op=op), None)
+        except ValueError as e:
+            raise ValueError(f"{op} of shapes {self.shape} and {x.shape}: {e}") from None
+
+    def __eq__(self, x: Any) -> Any: return self._compare(x, "eq")  # type: ignore[override]
+    def __ne__(self, x: Any) -> Any: return self._compare(x, "ne")  # type: ignore[override]
+    def __lt__(self, x: Any) -> Any: return self._compare(x, "lt")
+    def __le__(self, x: Any) -> Any: return self._compare(x, "le")
+    def __gt__(self, x: Any) -> Any: return self._compare(x, "gt")
+    def __ge__(self, x: Any) -> Any: return self._compare(x, "ge")
+
+    def eq(self, x: Any) -> "Tensor": return self._method(x, "eq")
+    def ne(self, x: Any) -> "Tensor": return self._method(x, "ne")
+    def lt(self, x: Any) -> "Tensor": return self._method(x, "lt")
+    def le(self, x: Any) -> "Tensor": return self._method(x, "le")
+    def gt(self, x: Any) -> "Tensor": return self._method(x, "gt")
+    def ge(self, x: Any) -> "Tensor": return self._method(x, "ge")
+
+    def _method(self, x: Any, op: str) -> "Tensor":
+        out = self._compare(x, op)
+        if out is NotImplemented:
+            raise TypeError(f"{op}: cannot compare a Tensor with {type(x).__name__}")
+        return out
+
+    def any(self) -> "Tensor":
+        """True if any element is nonzero (no gradient)."""
+        return Tensor._make(_call(_truth, self.data, op="any"), None)
+
+    def all(self) -> "Tensor":
+        """True if every element is nonzero (no gradient)."""
+        return Tensor._make(_call(_truth, self.data, op="all"), None)
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """A one-element tensor formats as its number (f"{acc:.1%}"), others as repr."""
+        if spec and self.data.size == 1:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
 
     # --- reverse mode --------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
