@@ -265,3 +265,29 @@ def test_functional_accepts_numpy_arrays():
     assert F.sigmoid(np.zeros(2)).data.tolist() == [0.5, 0.5]
     assert F.mse_loss(np.zeros(2), [1.0, 1.0]).item() == 1.0
     assert F.cross_entropy(np.zeros((2, 2)), [0, 1]).item() == pytest.approx(np.log(2))
+
+
+def test_a_layer_given_the_wrong_width_says_so():
+    net = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Linear(4, 5, rng=0))
+    with pytest.raises(ValueError, match=r"\(1, 3\) needs 4 features.*\(5, 4\)"):
+        net(np.ones((1, 2)))
+
+
+def test_gradcheck_takes_a_single_tensor_as_pytorch_does():
+    assert gradcheck(lambda x: (x * x).sum(), x64())
+    assert optim.Adam(nn.Linear(2, 2, rng=0).parameters(), betas=np.array([0.8, 0.9]))
+
+
+def test_digit_gradient_check_fails_a_network_with_nan_weights():
+    from models import explain
+    model, X, Y = _digits(3)
+    model.linears()[0].weight.data[0, 0] = np.nan
+    for mode in ("full", "projection"):
+        checks = explain.check_gradients(model, X[:1], Y[:1], mode=mode, directions=2)
+        assert not any(c.passed for c in checks)
+
+
+def test_a_list_operand_is_never_truncated_to_an_integer_tensor():
+    np.testing.assert_allclose((Tensor([1, 2]) + [0.5, 0.5]).data, [1.5, 2.5])
+    assert (Tensor([1, 2]) == [1.0, 2.5]).data.tolist() == [True, False]
+    assert (Tensor([0.5], requires_grad=True) * [2]).dtype == np.float32

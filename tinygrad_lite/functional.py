@@ -31,6 +31,11 @@ def _pair(pred: Tensor, target: Any, name: str) -> Tensor:
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ Wᵀ + b, with W of shape (out, in) and b of shape (out,); x may be a numpy array."""
     x, weight = _tensor(x), _tensor(weight)
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be (out_features, in_features), got {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} needs {weight.shape[1]} features in "
+                         f"its last dimension, for a weight of shape {weight.shape}")
     if bias is None:
         return x @ weight.T
     bias = _tensor(bias)

@@ -29,15 +29,15 @@ def _check_settings(eps: float, atol: float = 0.0, rtol: float = 0.0) -> None:
             raise ValueError(f"gradcheck: {name} must be a finite number {low}, got {value!r}")
 
 
-def _check_tensors(inputs: Sequence[Tensor]) -> list[Tensor]:
-    inputs = list(inputs)
+def _check_tensors(inputs: Sequence[Tensor] | Tensor) -> list[Tensor]:
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)  # one tensor, as PyTorch
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
             raise TypeError(f"gradcheck: input {i} must be a Tensor, got {type(t).__name__}")
     return inputs
 
 
-def _check_inputs(inputs: Sequence[Tensor]) -> list[Tensor]:
+def _check_inputs(inputs: Sequence[Tensor] | Tensor) -> list[Tensor]:
     inputs = _check_tensors(inputs)
     for i, t in enumerate(inputs):
         if t.requires_grad and t.dtype != np.float64:
@@ -175,7 +175,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
 
         |analytic - numeric| <= atol + rtol |numeric|   for the full Jacobian of fn.
 
-    Inputs that require grad must be float64; eps must be finite and positive, atol and rtol
+    `inputs` is a list of Tensors (or one Tensor). Inputs that require grad must be float64;
+    eps must be finite and positive, atol and rtol
     finite and non-negative (else ValueError). On a mismatch, or a NaN or infinity in the output
     or either gradient, raises GradcheckError naming the input, the element and the values, or
     returns False if raise_exception=False.

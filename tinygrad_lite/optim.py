@@ -105,7 +105,7 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        _check("betas", betas, isinstance(betas, (tuple, list)) and len(betas) == 2,
+        _check("betas", betas, hasattr(betas, "__len__") and len(betas) == 2,
                "must be a pair (beta1, beta2)")
         for i, b in enumerate(betas):
             _check(f"betas[{i}]", b, _finite(b) and 0 <= b < 1, "must lie in [0, 1)")

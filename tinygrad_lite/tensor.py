@@ -543,7 +543,8 @@ class Tensor:
         if isinstance(x, (bool, int, float)):
             return Tensor._make(np.asarray(x, np.result_type(self.data, x)), None)
         if isinstance(x, (np.ndarray, np.generic, list, tuple)):
-            return Tensor(x, dtype=self.dtype if isinstance(x, (list, tuple)) else None)
+            literal = isinstance(x, (list, tuple)) and self.dtype.kind == "f"
+            return Tensor(x, dtype=self.dtype if literal else None)  # [1.5] never truncated
         raise TypeError(f"unsupported operand type for a Tensor op: {type(x).__name__}")
 
     def __add__(self, x: Any) -> "Tensor": return Add.apply(self, self._other(x))
@@ -648,10 +649,7 @@ class Tensor:
     __hash__ = object.__hash__  # hashing stays by identity: the engine keys dicts by tensor
 
     def _compare(self, x: Any, op: str) -> Any:
-        if isinstance(x, (list, tuple)):
-            arr = np.asarray(x)  # Python numbers take a float tensor's dtype, as scalars do
-            x = arr.astype(self.dtype) if arr.dtype.kind == "f" == self.dtype.kind else arr
-        elif not isinstance(x, (Tensor, np.ndarray, np.generic, bool, int, float)):
+        if not isinstance(x, (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)):
             return NotImplemented  # t == None is False, t < "a" a TypeError, as for numbers
         x = self._other(x)
         try:
