@@ -291,3 +291,25 @@ def test_a_list_operand_is_never_truncated_to_an_integer_tensor():
     np.testing.assert_allclose((Tensor([1, 2]) + [0.5, 0.5]).data, [1.5, 2.5])
     assert (Tensor([1, 2]) == [1.0, 2.5]).data.tolist() == [True, False]
     assert (Tensor([0.5], requires_grad=True) * [2]).dtype == np.float32
+
+
+def test_misused_api_gives_one_typed_line():
+    x = Tensor(np.ones((2, 3)))
+    for call, error, words in [
+            (lambda: gradcheck(3, [x64()]), TypeError, "fn must be a function"),
+            (lambda: gradcheck(lambda a: a.sum(), None), TypeError, "inputs must be a list"),
+            (lambda: numerical_grad(lambda a: None, [x64()]), TypeError, "must return"),
+            (lambda: optim.SGD(None, lr=0.1), TypeError, "iterable of Tensors"),
+            (lambda: list(Tensor(1.0)), TypeError, "0-d"),
+            (lambda: x.transpose(0, 5), IndexError, r"0, 5 out of range for shape \(2, 3\)")]:
+        with pytest.raises(error, match=words):
+            call()
+    assert [r.shape for r in x] == [(3,), (3,)]
+
+
+def test_numerical_grad_leaves_integer_and_bool_inputs_alone():
+    mask = Tensor(np.array([True, False]))
+    x = Tensor(np.array([1.0, 2.0]))
+    gx, gm = numerical_grad(lambda x, m: (x * m).sum(), [x, mask])
+    np.testing.assert_allclose(gx, [1.0, 0.0], atol=1e-9)
+    np.testing.assert_array_equal(gm, 0)

@@ -29,16 +29,24 @@ def _check_settings(eps: float, atol: float = 0.0, rtol: float = 0.0) -> None:
             raise ValueError(f"gradcheck: {name} must be a finite number {low}, got {value!r}")
 
 
-def _check_tensors(inputs: Sequence[Tensor] | Tensor) -> list[Tensor]:
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)  # one tensor, as PyTorch
+def _check_tensors(fn: Callable, inputs: Sequence[Tensor] | Tensor) -> list[Tensor]:
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be a function, got {type(fn).__name__}")
+    if isinstance(inputs, Tensor):
+        return [inputs]  # one tensor, as PyTorch allows
+    try:
+        inputs = list(inputs)
+    except TypeError:
+        raise TypeError(f"gradcheck: inputs must be a list of Tensors, got "
+                        f"{type(inputs).__name__}") from None
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
             raise TypeError(f"gradcheck: input {i} must be a Tensor, got {type(t).__name__}")
     return inputs
 
 
-def _check_inputs(inputs: Sequence[Tensor] | Tensor) -> list[Tensor]:
-    inputs = _check_tensors(inputs)
+def _check_inputs(fn: Callable, inputs: Sequence[Tensor] | Tensor) -> list[Tensor]:
+    inputs = _check_tensors(fn, inputs)
     for i, t in enumerate(inputs):
         if t.requires_grad and t.dtype != np.float64:
             raise TypeError(
@@ -69,7 +77,10 @@ def _require_finite(values: np.ndarray, what: str) -> None:
 def _evaluate(fn: Callable, inputs: list[Tensor]) -> np.ndarray:
     with no_grad(), np.errstate(all="ignore"):  # a NaN or inf is reported, not warned about
         out = fn(*inputs)
-    return np.array(out.data if isinstance(out, Tensor) else out, dtype=np.float64)
+    out = np.asarray(out.data if isinstance(out, Tensor) else out)
+    if out.dtype.kind not in "biuf":
+        raise TypeError(f"gradcheck: fn must return a Tensor or numbers, got {out.dtype} values")
+    return out.astype(np.float64)
 
 
 def _differences(fn: Callable, inputs: list[Tensor], pos: int,
@@ -104,11 +115,12 @@ def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: flo
         (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)   for every element i.
 
     grad_output defaults to ones (the gradient of fn's sum; of fn itself when it is a scalar) and
-    must have fn's output shape. Raises GradcheckError naming the input and element if fn gives a
+    must have fn's output shape. Integer and bool inputs get a zero gradient (they are not
+    perturbed). Raises GradcheckError naming the input and element if fn gives a
     NaN or infinity.
     """
     _check_settings(eps)
-    inputs = _check_tensors(inputs)
+    inputs = _check_tensors(fn, inputs)
     out = _evaluate(fn, inputs)
     _require_finite(out, "fn's output")
     if grad_output is None:
@@ -122,6 +134,9 @@ def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: flo
     grads = []
     for pos, t in enumerate(inputs):
         g = np.zeros(t.shape, np.float64)
+        if t.dtype.kind != "f":  # integer or bool data (labels, masks) is not differentiated
+            grads.append(g)
+            continue
         for index, d in _differences(fn, inputs, pos, eps):
             g[index] = np.sum(w * d)
         grads.append(g)
@@ -182,7 +197,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
     returns False if raise_exception=False.
     """
     _check_settings(eps, atol, rtol)
-    inputs = _check_inputs(inputs)
+    inputs = _check_inputs(fn, inputs)
     try:
         analytic, numeric = _jacobians(fn, inputs, eps)
     except GradcheckError:

@@ -16,7 +16,11 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError(f"{name}: params must be an iterable of Tensors (e.g. "
                             "model.parameters() or [w, b]), got a single Tensor")
-        self.params = list(params)
+        try:
+            self.params = list(params)
+        except TypeError:
+            raise TypeError(f"{name}: params must be an iterable of Tensors (e.g. "
+                            f"model.parameters()), got {type(params).__name__}") from None
         if not self.params:
             raise ValueError(f"{name}: got an empty parameter list")
         seen: set = set()

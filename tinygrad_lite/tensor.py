@@ -623,6 +623,9 @@ class Tensor:
             axes.reverse()
         elif dim0 is None or dim1 is None:
             raise ValueError("transpose takes no dimensions or two")
+        elif not (-self.ndim <= dim0 < self.ndim and -self.ndim <= dim1 < self.ndim):
+            raise IndexError(f"transpose: dimensions {dim0}, {dim1} out of range for "
+                             f"shape {self.shape}")
         else:
             axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return Permute.apply(self, axes=tuple(axes))
@@ -684,6 +687,12 @@ class Tensor:
     def all(self) -> "Tensor":
         """True if every element is nonzero (no gradient)."""
         return Tensor._make(_call(_truth, self.data, op="all"), None)
+
+    def __iter__(self) -> Any:
+        """The sub-tensors along the first axis (a 0-d tensor cannot be iterated)."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
 
     def __int__(self) -> int:
         return int(self.item())
