@@ -313,3 +313,17 @@ def test_numerical_grad_leaves_integer_and_bool_inputs_alone():
     gx, gm = numerical_grad(lambda x, m: (x * m).sum(), [x, mask])
     np.testing.assert_allclose(gx, [1.0, 0.0], atol=1e-9)
     np.testing.assert_array_equal(gm, 0)
+
+
+def test_inputs_sharing_memory_are_refused():
+    a = np.random.default_rng(0).normal(size=(2, 2))
+    x, y = Tensor(a, requires_grad=True), Tensor(a.T, requires_grad=True)
+    with pytest.raises(ValueError, match="inputs 0 and 1 share memory"):
+        gradcheck(lambda x, y: (x * y).sum(), [x, y])
+    assert gradcheck(lambda x, y: (x * y).sum(), [x, x])    # the same tensor twice is fine
+
+
+def test_an_eps_lost_to_rounding_is_reported_not_turned_into_a_zero_gradient():
+    x = Tensor(np.array([1.0, 1000.0], np.float32))
+    with pytest.raises(GradcheckError, match=r"lost to rounding at input 0, element \(1,\)"):
+        numerical_grad(lambda x: (x * x).sum(), [x], eps=1e-5)

@@ -3,7 +3,8 @@
 The rules every checker here follows: eps is a finite positive number and the tolerances finite
 and non-negative; a NaN or infinity anywhere (output, analytic or numeric gradient) is a failure
 that names the input and element; inputs are perturbed in place, through an index on their own
-array (so transposed or otherwise non-contiguous inputs work), and always restored.
+array (so transposed or otherwise non-contiguous inputs work), and always restored; inputs that
+share memory are refused.
 """
 from __future__ import annotations
 
@@ -42,6 +43,11 @@ def _check_tensors(fn: Callable, inputs: Sequence[Tensor] | Tensor) -> list[Tens
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
             raise TypeError(f"gradcheck: input {i} must be a Tensor, got {type(t).__name__}")
+        for j in range(i):  # perturbing one would move the other: the differences would be wrong
+            u = inputs[j]
+            if u is not t and np.shares_memory(u.data, t.data):
+                raise ValueError(f"gradcheck: inputs {j} and {i} share memory (one is a view of "
+                                 "the other); pass a copy")
     return inputs
 
 
@@ -96,16 +102,20 @@ def _differences(fn: Callable, inputs: list[Tensor], pos: int,
         orig = data[index].copy()
         try:
             data[index] = orig + eps
-            plus = _evaluate(fn, inputs)
+            high, plus = float(data[index]), _evaluate(fn, inputs)
             data[index] = orig - eps
-            minus = _evaluate(fn, inputs)
+            low, minus = float(data[index]), _evaluate(fn, inputs)
         finally:
             data[index] = orig
         for side, value in (("+", plus), ("-", minus)):
             if not np.all(np.isfinite(value)):
                 raise GradcheckError(f"gradcheck: fn's output is not finite with "
                                      f"{_where(pos, index)} moved by {side}eps={eps:g}")
-        yield index, (plus - minus) / (2 * eps)
+        if not high > low:
+            raise GradcheckError(f"gradcheck: eps={eps:g} is lost to rounding at "
+                                 f"{_where(pos, index)} ({orig!r} in {data.dtype}); use a larger "
+                                 "eps or float64")
+        yield index, (plus - minus) / (high - low)  # the step actually taken, about 2 eps
 
 
 def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
