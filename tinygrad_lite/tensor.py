@@ -667,14 +667,14 @@ class Tensor:
     def __gt__(self, x: Any) -> Any: return self._compare(x, "gt")
     def __ge__(self, x: Any) -> Any: return self._compare(x, "ge")
 
-    def eq(self, x: Any) -> "Tensor": return self._method(x, "eq")
-    def ne(self, x: Any) -> "Tensor": return self._method(x, "ne")
-    def lt(self, x: Any) -> "Tensor": return self._method(x, "lt")
-    def le(self, x: Any) -> "Tensor": return self._method(x, "le")
-    def gt(self, x: Any) -> "Tensor": return self._method(x, "gt")
-    def ge(self, x: Any) -> "Tensor": return self._method(x, "ge")
+    def eq(self, x: Any) -> "Tensor": return self._compare_or_raise(x, "eq")
+    def ne(self, x: Any) -> "Tensor": return self._compare_or_raise(x, "ne")
+    def lt(self, x: Any) -> "Tensor": return self._compare_or_raise(x, "lt")
+    def le(self, x: Any) -> "Tensor": return self._compare_or_raise(x, "le")
+    def gt(self, x: Any) -> "Tensor": return self._compare_or_raise(x, "gt")
+    def ge(self, x: Any) -> "Tensor": return self._compare_or_raise(x, "ge")
 
-    def _method(self, x: Any, op: str) -> "Tensor":
+    def _compare_or_raise(self, x: Any, op: str) -> "Tensor":
         out = self._compare(x, op)
         if out is NotImplemented:
             raise TypeError(f"{op}: cannot compare a Tensor with {type(x).__name__}")
