@@ -13,6 +13,11 @@ import numpy as np
 from .tensor import Affine, BinaryCrossEntropy, SquaredError, Tensor, _kernel
 
 
+def _tensor(x: Any) -> Tensor:
+    """x itself if a Tensor, else a constant Tensor of it (so numpy arrays are accepted)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
 def _pair(pred: Tensor, target: Any, name: str) -> Tensor:
     """target as a Tensor of pred's float dtype, checked to have pred's shape."""
     if not isinstance(target, Tensor):
@@ -25,35 +30,41 @@ def _pair(pred: Tensor, target: Any, name: str) -> Tensor:
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ Wᵀ + b, with W of shape (out, in) and b of shape (out,); x may be a numpy array."""
-    if not isinstance(x, Tensor):
-        x = Tensor(x)
+    x, weight = _tensor(x), _tensor(weight)
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be (out_features, in_features), got {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} needs {weight.shape[1]} features in "
+                         f"its last dimension, for a weight of shape {weight.shape}")
     if bias is None:
         return x @ weight.T
+    bias = _tensor(bias)
     return Affine.apply(x, weight, bias)
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return x.sigmoid()
+    return _tensor(x).sigmoid()
 
 
 def relu(x: Tensor) -> Tensor:
-    return x.relu()
+    return _tensor(x).relu()
 
 
 def tanh(x: Tensor) -> Tensor:
-    return x.tanh()
+    return _tensor(x).tanh()
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return x.softmax(axis)
+    return _tensor(x).softmax(axis)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return x.log_softmax(axis)
+    return _tensor(x).log_softmax(axis)
 
 
 def mse_loss(pred: Tensor, target: Any) -> Tensor:
     """mean((pred - target)²) over all elements (PyTorch's MSELoss, reduction='mean')."""
+    pred = _tensor(pred)
     return _squared_error(pred, _pair(pred, target, "mse_loss"), 1 / max(pred.size, 1))
 
 
@@ -63,6 +74,7 @@ def quadratic_cost(pred: Tensor, target: Any) -> Tensor:
     Its gradient dC/da = (a - y)/n is the mini-batch average of the per-example (a - y) in BP1,
     so SGD on this cost with learning rate η is the seed's update w -= η/n Σ ∇w.
     """
+    pred = _tensor(pred)
     n = pred.shape[0] if pred.ndim >= 2 else 1
     return _squared_error(pred, _pair(pred, target, "quadratic_cost"), 0.5 / max(n, 1))
 
@@ -74,31 +86,59 @@ def _squared_error(pred: Tensor, target: Tensor, c: float) -> Tensor:
 def binary_cross_entropy(pred: Tensor, target: Any) -> Tensor:
     """mean(-(y ln p + (1 - y) ln(1 - p))), logs clamped at -100 as PyTorch does, so a
     saturated p of exactly 0 or 1 gives a finite cost and gradient."""
+    pred = _tensor(pred)
     return BinaryCrossEntropy.apply(pred, _pair(pred, target, "binary_cross_entropy"))
 
 
 def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     """mean over rows of -log softmax(logits)[label], for logits (N, C) and int labels (N,)."""
-    labels = labels._data if isinstance(labels, Tensor) else np.asarray(labels)
+    logits = _tensor(logits)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
+    labels = labels._data if isinstance(labels, Tensor) else np.asarray(labels)
     if labels.dtype.kind not in "iu" or labels.shape != logits.shape[:1]:
         raise ValueError(f"cross_entropy: labels must be integers of shape {logits.shape[:1]}, "
                          f"got {labels.dtype} of shape {labels.shape}")
-    _kernel(_check_labels, labels, logits.shape[1])  # a kernel: capture replays the check
+    _kernel(class_labels, labels, logits.shape[1], "cross_entropy")  # capture replays the check
     picked = logits.log_softmax(axis=1)[np.arange(len(labels)), labels]
     return -picked.mean()
 
 
-def _check_labels(labels: np.ndarray, classes: int) -> None:
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        raise ValueError(f"cross_entropy: labels must lie in [0, {classes}), "
-                         f"got {labels.min()}..{labels.max()}")
-
-
 def one_hot(labels: Any, num_classes: int = 10, dtype: Any = np.float32) -> np.ndarray:
-    """Rows of zeros with a 1 at each label: the seed's desired output y(x)."""
-    labels = np.asarray(labels)
+    """Rows of zeros with a 1 at each label: the seed's desired output y(x).
+
+    Labels must be integers in [0, num_classes); anything else is a ValueError naming the label
+    and its position (a negative label never wraps around to the last class)."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"one_hot: num_classes must be an int, got {type(num_classes).__name__}")
+    if num_classes < 1:
+        raise ValueError(f"one_hot: num_classes must be >= 1, got {num_classes}")
+    labels = class_labels(labels, num_classes, "one_hot")
     out = np.zeros((labels.size, num_classes), dtype)
     out[np.arange(labels.size), labels.ravel()] = 1
     return out
+
+
+def class_labels(labels: Any, num_classes: int | None, name: str,
+                 integral_floats: bool = True) -> np.ndarray:
+    """labels as an integer array, checked to be integers in [0, num_classes) (or >= 0 when
+    num_classes is None); a ValueError names the first label that is not, with its position.
+    Floats holding whole numbers (3.0) are accepted if `integral_floats`."""
+    arr = np.asarray(labels._data if isinstance(labels, Tensor) else labels)
+    if arr.dtype.kind not in ("iuf" if integral_floats else "iu"):
+        raise ValueError(f"{name}: labels must be integers, got dtype {arr.dtype}")
+    wanted = ">= 0" if num_classes is None else f"in [0, {num_classes})"
+    if arr.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.isfinite(arr) & (arr == np.round(arr)))
+    else:
+        bad = np.zeros(arr.shape, bool)
+    bad |= arr < 0
+    if num_classes is not None:
+        bad |= arr >= num_classes
+    if bad.any():
+        where = tuple(int(k) for k in np.argwhere(bad)[0])
+        pos = where[0] if len(where) == 1 else where
+        raise ValueError(f"{name}: labels must be integers {wanted}; label {arr[where].item()!r} "
+                         f"at position {pos} is not ({int(bad.sum())} bad label(s))")
+    return arr if arr.dtype.kind in "iu" else arr.astype(np.int64)

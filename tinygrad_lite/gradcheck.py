@@ -1,7 +1,15 @@
-"""Check analytic gradients against central finite differences, element by element."""
+"""Check analytic gradients against central finite differences, element by element.
+
+The rules every checker here follows: eps is a finite positive number and the tolerances finite
+and non-negative; a NaN or infinity anywhere (output, analytic or numeric gradient) is a failure
+that names the input and element; inputs are perturbed in place, through an index on their own
+array (so transposed or otherwise non-contiguous inputs work), and always restored; inputs that
+share memory are refused.
+"""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import math
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -9,14 +17,43 @@ from .tensor import Tensor, no_grad
 
 
 class GradcheckError(AssertionError):
-    """An analytic gradient disagrees with the finite-difference estimate."""
+    """An analytic gradient disagrees with the finite-difference estimate, or is not finite."""
 
 
-def _check_inputs(inputs: Sequence[Tensor]) -> list[Tensor]:
-    inputs = list(inputs)
+def _check_settings(eps: float, atol: float = 0.0, rtol: float = 0.0) -> None:
+    """eps finite and > 0; atol and rtol finite and >= 0 (a NaN would make every check pass)."""
+    for name, value, low in (("eps", eps, "> 0"), ("atol", atol, ">= 0"), ("rtol", rtol, ">= 0")):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"gradcheck: {name} must be a number, got {type(value).__name__}")
+        ok = value > 0 if name == "eps" else value >= 0
+        if not (math.isfinite(value) and ok):
+            raise ValueError(f"gradcheck: {name} must be a finite number {low}, got {value!r}")
+
+
+def _check_tensors(fn: Callable, inputs: Sequence[Tensor] | Tensor) -> list[Tensor]:
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be a function, got {type(fn).__name__}")
+    if isinstance(inputs, Tensor):
+        return [inputs]  # one tensor, as PyTorch allows
+    try:
+        inputs = list(inputs)
+    except TypeError:
+        raise TypeError(f"gradcheck: inputs must be a list of Tensors, got "
+                        f"{type(inputs).__name__}") from None
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
             raise TypeError(f"gradcheck: input {i} must be a Tensor, got {type(t).__name__}")
+        for j in range(i):  # perturbing one would move the other: the differences would be wrong
+            u = inputs[j]
+            if u is not t and np.shares_memory(u.data, t.data):
+                raise ValueError(f"gradcheck: inputs {j} and {i} share memory (one is a view of "
+                                 "the other); pass a copy")
+    return inputs
+
+
+def _check_inputs(fn: Callable, inputs: Sequence[Tensor] | Tensor) -> list[Tensor]:
+    inputs = _check_tensors(fn, inputs)
+    for i, t in enumerate(inputs):
         if t.requires_grad and t.dtype != np.float64:
             raise TypeError(
                 f"gradcheck: input {i} is {t.dtype}; use float64. Central differences in "
@@ -30,10 +67,55 @@ def _check_inputs(inputs: Sequence[Tensor]) -> list[Tensor]:
     return inputs
 
 
+def _where(pos: int, index: tuple) -> str:
+    return f"input {pos}, element {tuple(int(k) for k in index)}"
+
+
+def _require_finite(values: np.ndarray, what: str) -> None:
+    """GradcheckError naming the first non-finite element of `values` (what: its description)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = tuple(int(k) for k in np.argwhere(bad)[0])
+        raise GradcheckError(f"gradcheck: {what} is {values[first]} at {first} "
+                             f"({int(bad.sum())} non-finite value(s))")
+
+
 def _evaluate(fn: Callable, inputs: list[Tensor]) -> np.ndarray:
-    with no_grad():
+    with no_grad(), np.errstate(all="ignore"):  # a NaN or inf is reported, not warned about
         out = fn(*inputs)
-    return np.array(out.data if isinstance(out, Tensor) else out, dtype=np.float64)
+    out = np.asarray(out.data if isinstance(out, Tensor) else out)
+    if out.dtype.kind not in "biuf":
+        raise TypeError(f"gradcheck: fn must return a Tensor or numbers, got {out.dtype} values")
+    return out.astype(np.float64)
+
+
+def _differences(fn: Callable, inputs: list[Tensor], pos: int,
+                 eps: float) -> Iterator[tuple[tuple, np.ndarray]]:
+    """For each element index of inputs[pos]: (index, (f(x + eps e_i) - f(x - eps e_i)) / 2eps).
+
+    Perturbs the input's own array in place through the index, restoring it even if fn raises.
+    """
+    data = inputs[pos].data
+    if not data.flags.writeable:
+        raise ValueError(f"gradcheck: input {pos} is read-only; pass a copy (np.array(...))")
+    for index in np.ndindex(data.shape):
+        orig = data[index].copy()
+        try:
+            data[index] = orig + eps
+            high, plus = float(data[index]), _evaluate(fn, inputs)
+            data[index] = orig - eps
+            low, minus = float(data[index]), _evaluate(fn, inputs)
+        finally:
+            data[index] = orig
+        for side, value in (("+", plus), ("-", minus)):
+            if not np.all(np.isfinite(value)):
+                raise GradcheckError(f"gradcheck: fn's output is not finite with "
+                                     f"{_where(pos, index)} moved by {side}eps={eps:g}")
+        if not high > low:
+            raise GradcheckError(f"gradcheck: eps={eps:g} is lost to rounding at "
+                                 f"{_where(pos, index)} ({orig!r} in {data.dtype}); use a larger "
+                                 "eps or float64")
+        yield index, (plus - minus) / (high - low)  # the step actually taken, about 2 eps
 
 
 def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
@@ -42,57 +124,72 @@ def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: flo
 
         (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)   for every element i.
 
-    grad_output defaults to ones (the gradient of fn's sum; of fn itself when it is a scalar).
+    grad_output defaults to ones (the gradient of fn's sum; of fn itself when it is a scalar) and
+    must have fn's output shape. Integer and bool inputs get a zero gradient (they are not
+    perturbed). Raises GradcheckError naming the input and element if fn gives a
+    NaN or infinity.
     """
-    inputs = list(inputs)
+    _check_settings(eps)
+    inputs = _check_tensors(fn, inputs)
     out = _evaluate(fn, inputs)
-    w = np.ones_like(out) if grad_output is None else np.asarray(grad_output, np.float64)
+    _require_finite(out, "fn's output")
+    if grad_output is None:
+        w = np.ones_like(out)
+    else:
+        w = np.asarray(grad_output.data if isinstance(grad_output, Tensor) else grad_output,
+                       np.float64)
+        if w.shape != out.shape:
+            raise ValueError(f"numerical_grad: grad_output has shape {w.shape}, fn's output has "
+                             f"shape {out.shape}")
     grads = []
-    for t in inputs:
-        flat, g = t.data.reshape(-1), np.zeros(t.data.size, np.float64)
-        for i in range(flat.size):
-            orig = flat[i]
-            flat[i] = orig + eps
-            plus = np.sum(w * _evaluate(fn, inputs))
-            flat[i] = orig - eps
-            minus = np.sum(w * _evaluate(fn, inputs))
-            flat[i] = orig
-            g[i] = (plus - minus) / (2 * eps)
-        grads.append(g.reshape(t.shape))
+    for pos, t in enumerate(inputs):
+        g = np.zeros(t.shape, np.float64)
+        if t.dtype.kind != "f":  # integer or bool data (labels, masks) is not differentiated
+            grads.append(g)
+            continue
+        for index, d in _differences(fn, inputs, pos, eps):
+            g[index] = np.sum(w * d)
+        grads.append(g)
     return grads
 
 
 def _jacobians(fn: Callable, inputs: list[Tensor], eps: float) -> tuple[list, list]:
     """Analytic and numeric Jacobians (out elements x input elements) for inputs requiring grad."""
     saved = [t.grad for t in inputs]
-    out = fn(*inputs)
+    with np.errstate(all="ignore"):  # NaN and inf are reported below, not warned about
+        out = fn(*inputs)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
-    checked = [t for t in inputs if t.requires_grad]
-    analytic = [np.zeros((out.size, t.size)) for t in checked]
-    if out.requires_grad:
-        for j in range(out.size):
-            onehot = np.zeros(out.size)
-            onehot[j] = 1
-            for t in checked:
-                t.grad = None
-            out.backward(onehot.reshape(out.shape), retain_graph=True)
-            for J, t in zip(analytic, checked):
-                if t.grad is not None:
-                    J[j] = t.grad.reshape(-1)
-    for t, g in zip(inputs, saved):
-        t.grad = g
+    _require_finite(np.asarray(out.data, np.float64), "fn's output")
+    positions = [i for i, t in enumerate(inputs) if t.requires_grad]
+    analytic = [np.zeros((out.size, inputs[i].size)) for i in positions]
+    try:
+        if out.requires_grad:
+            for j in range(out.size):
+                onehot = np.zeros(out.size)
+                onehot[j] = 1
+                for i in positions:
+                    inputs[i].grad = None
+                with np.errstate(all="ignore"):
+                    out.backward(onehot.reshape(out.shape), retain_graph=True)
+                for J, i in zip(analytic, positions):
+                    if inputs[i].grad is not None:
+                        J[j] = inputs[i].grad.reshape(-1)
+    finally:
+        for t, g in zip(inputs, saved):
+            t.grad = g
+    for J, i in zip(analytic, positions):
+        bad = np.argwhere(~np.isfinite(J))
+        if len(bad):
+            j, k = bad[0]
+            where = _where(i, np.unravel_index(k, inputs[i].shape))
+            raise GradcheckError(f"gradcheck: the analytic gradient at {where}, output element "
+                                 f"{int(j)}, is {J[j, k]}")
     numeric = []
-    for t in checked:
-        flat, J = t.data.reshape(-1), np.zeros((out.size, t.size))
-        for i in range(flat.size):
-            orig = flat[i]
-            flat[i] = orig + eps
-            plus = _evaluate(fn, inputs).reshape(-1)
-            flat[i] = orig - eps
-            minus = _evaluate(fn, inputs).reshape(-1)
-            flat[i] = orig
-            J[:, i] = (plus - minus) / (2 * eps)
+    for i in positions:
+        J = np.zeros((out.size, inputs[i].size))
+        for index, d in _differences(fn, inputs, i, eps):
+            J[:, np.ravel_multi_index(index, inputs[i].shape)] = d.reshape(-1)
         numeric.append(J)
     return analytic, numeric
 
@@ -103,18 +200,27 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
 
         |analytic - numeric| <= atol + rtol |numeric|   for the full Jacobian of fn.
 
-    Inputs that require grad must be float64. On a mismatch raises GradcheckError naming the
-    input, the element, both values and the tolerance, or returns False if raise_exception=False.
+    `inputs` is a list of Tensors (or one Tensor). Inputs that require grad must be float64;
+    eps must be finite and positive, atol and rtol
+    finite and non-negative (else ValueError). On a mismatch, or a NaN or infinity in the output
+    or either gradient, raises GradcheckError naming the input, the element and the values, or
+    returns False if raise_exception=False.
     """
-    inputs = _check_inputs(inputs)
-    analytic, numeric = _jacobians(fn, inputs, eps)
+    _check_settings(eps, atol, rtol)
+    inputs = _check_inputs(fn, inputs)
+    try:
+        analytic, numeric = _jacobians(fn, inputs, eps)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
     positions = [i for i, t in enumerate(inputs) if t.requires_grad]
     for pos, A, N in zip(positions, analytic, numeric):
-        bad = np.abs(A - N) > atol + rtol * np.abs(N)
+        bad = ~(np.abs(A - N) <= atol + rtol * np.abs(N))
         if bad.any():
             j, i = np.argwhere(bad)[0]
             index = np.unravel_index(i, inputs[pos].shape)
-            msg = (f"gradcheck: input {pos}, element {tuple(int(k) for k in index)}, output "
+            msg = (f"gradcheck: {_where(pos, index)}, output "
                    f"element {int(j)}: analytic {A[j, i]:.10g} vs numeric {N[j, i]:.10g} "
                    f"(tolerance {atol:g} + {rtol:g} * |numeric| = "
                    f"{atol + rtol * abs(N[j, i]):.3g}); {int(bad.sum())} element(s) differ")

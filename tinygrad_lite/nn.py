@@ -1,6 +1,8 @@
 """Layer modules, shaped like torch.nn: Module, Linear, Sigmoid, ReLU, Tanh, Sequential."""
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any, Iterator
 
 import numpy as np
@@ -30,7 +32,9 @@ class Module:
                 yield from value.named_parameters(prefix + name + ".")
 
     def parameters(self) -> list[Tensor]:
-        return [p for _, p in self.named_parameters()]
+        """Each parameter once, even if shared by several layers (an optimizer updates it once)."""
+        unique = {id(p): p for _, p in self.named_parameters()}
+        return list(unique.values())
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to None (PyTorch's default, set_to_none=True)."""
@@ -41,16 +45,34 @@ class Module:
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> None:
-        """Copy values into the existing parameters (in place, keeping their dtype)."""
+        """Copy values into the existing parameters (in place, keeping their dtype), all or
+        nothing: every key, shape and dtype is checked first, and on any problem a RuntimeError
+        lists them all and no parameter is changed. strict=False tolerates missing and
+        unexpected keys."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a dict of arrays, got "
+                            f"{type(state_dict).__name__}")
         own = dict(self.named_parameters())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        values = {k: np.asarray(v.data if isinstance(v, Tensor) else v)
-                  for k, v in state_dict.items() if k in own}
-        wrong = [f"{k}: expected {own[k].shape}, got {v.shape}" for k, v in values.items()
-                 if v.shape != own[k].shape]
-        problems = wrong + ([f"missing keys: {missing}", f"unexpected keys: {unexpected}"]
-                            if strict and (missing or unexpected) else [])
+        values, problems = {}, []
+        for k, v in state_dict.items():
+            if k not in own:
+                continue
+            try:
+                v = np.asarray(v.data if isinstance(v, Tensor) else v)
+            except (TypeError, ValueError) as e:
+                problems.append(f"{k}: not a numeric array ({e})")
+                continue
+            p = own[k]
+            if v.dtype.kind not in "biuf" or not np.can_cast(v.dtype, p.dtype, "same_kind"):
+                problems.append(f"{k}: values of dtype {v.dtype} cannot be loaded into a "
+                                f"{p.dtype} parameter")
+            elif v.shape != p.shape:
+                problems.append(f"{k}: expected shape {p.shape}, got {v.shape}")
+            values[k] = v
+        if strict and (missing or unexpected):
+            problems += [f"missing keys: {missing}", f"unexpected keys: {unexpected}"]
         if problems:
             raise RuntimeError(f"error loading state_dict into {type(self).__name__}: "
                                + "; ".join(problems))
@@ -80,6 +102,18 @@ class Module:
 INITS = ("standard", "scaled", "default")
 
 
+def _check_memory(layer: str, count: int) -> None:
+    """MemoryError naming the layer if its weights (drawn in float64) exceed the machine's RAM."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        ram = 2**63 - 1
+    if count * 8 > ram:
+        raise MemoryError(f"{layer}: its weight has {count:,} elements "
+                          f"({count * 8 / 2**30:,.1f} GiB as float64), more than this "
+                          f"machine's {ram / 2**30:,.1f} GiB of RAM")
+
+
 class Linear(Module):
     """y = x @ Wᵀ + b, with W of shape (out_features, in_features) and b of shape (out_features,).
 
@@ -91,18 +125,37 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  dtype: Any = np.float32, init: str = "default",
                  rng: np.random.Generator | int | None = None) -> None:
-        if in_features < 1 or out_features < 1:
-            raise ValueError(f"Linear: sizes must be positive, got {in_features}, {out_features}")
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+                raise TypeError(f"Linear: {name} must be an int, got {n!r}")
+            if n < 1:
+                raise ValueError(f"Linear: {name} must be >= 1, got {n}")
+        in_features, out_features = int(in_features), int(out_features)
         if init not in INITS:
             raise ValueError(f"Linear: init must be one of {INITS}, got {init!r}")
-        rng = np.random.default_rng(rng)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"Linear: dtype must be a numpy float dtype, got {dtype!r}") from None
+        if dtype.kind != "f":
+            raise TypeError(f"Linear: dtype must be a float dtype, got {dtype}")
+        _check_memory(f"Linear({in_features}, {out_features})", in_features * out_features)
+        try:
+            rng = np.random.default_rng(rng)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"Linear: rng must be a numpy Generator or a seed >= 0, got "
+                             f"{rng!r} ({e})") from None
         shape_w, shape_b = (out_features, in_features), (out_features,)
-        if init == "default":
-            k = 1 / np.sqrt(in_features)
-            w, b = rng.uniform(-k, k, shape_w), rng.uniform(-k, k, shape_b)
-        else:
-            scale = 1 / np.sqrt(in_features) if init == "scaled" else 1.0
-            w, b = rng.standard_normal(shape_w) * scale, rng.standard_normal(shape_b)
+        try:
+            if init == "default":
+                k = 1 / np.sqrt(in_features)
+                w, b = rng.uniform(-k, k, shape_w), rng.uniform(-k, k, shape_b)
+            else:
+                scale = 1 / np.sqrt(in_features) if init == "scaled" else 1.0
+                w, b = rng.standard_normal(shape_w) * scale, rng.standard_normal(shape_b)
+        except MemoryError:
+            raise MemoryError(f"Linear({in_features}, {out_features}): not enough memory for a "
+                              f"{shape_w} weight") from None
         self.in_features, self.out_features = in_features, out_features
         self.weight = Tensor(w, requires_grad=True, dtype=dtype)
         self.bias = Tensor(b, requires_grad=True, dtype=dtype) if bias else None

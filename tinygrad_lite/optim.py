@@ -12,15 +12,27 @@ from .tensor import Tensor, _kernel, _mark_changed, _zero_grads
 
 class Optimizer:
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
-        self.params = list(params)
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(f"{name}: params must be an iterable of Tensors (e.g. "
+                            "model.parameters() or [w, b]), got a single Tensor")
+        try:
+            self.params = list(params)
+        except TypeError:
+            raise TypeError(f"{name}: params must be an iterable of Tensors (e.g. "
+                            f"model.parameters()), got {type(params).__name__}") from None
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ValueError(f"{name}: got an empty parameter list")
+        seen: set = set()
         for i, p in enumerate(self.params):
-            if not isinstance(p, Tensor) or not p.requires_grad:
-                raise TypeError(f"{type(self).__name__}: parameter {i} must be a Tensor that "
-                                f"requires grad, got {type(p).__name__}")
-        if not lr >= 0:
-            raise ValueError(f"{type(self).__name__}: invalid learning rate lr={lr}")
+            if not isinstance(p, Tensor) or not p.requires_grad or not p.is_leaf:
+                raise TypeError(f"{name}: parameter {i} must be a leaf Tensor that requires "
+                                f"grad, got {_describe(p)}")
+            if id(p) in seen:
+                raise ValueError(f"{name}: parameter {i} appears twice in the list; it would be "
+                                 "updated twice per step")
+            seen.add(id(p))
+        _check("lr", lr, _finite(lr) and lr >= 0, "must be a finite number >= 0")
         self.lr = lr
         self.state: list[dict] = [{} for _ in self.params]
 
@@ -37,7 +49,19 @@ class Optimizer:
         raise NotImplementedError
 
 
-def _check(name: str, value: float, ok: bool, why: str) -> None:
+def _describe(p: object) -> str:
+    if not isinstance(p, Tensor):
+        return type(p).__name__
+    return "the result of an op" if not p.is_leaf else "a Tensor that does not require grad"
+
+
+def _finite(value: object) -> bool:
+    """A real number (not bool), neither NaN nor infinite."""
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool) and math.isfinite(value))
+
+
+def _check(name: str, value: object, ok: bool, why: str) -> None:
     if not ok:
         raise ValueError(f"{name}={value!r} is invalid: {why}")
 
@@ -49,8 +73,11 @@ class SGD(Optimizer):
                  dampening: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False) -> None:
         super().__init__(params, lr)
-        _check("momentum", momentum, momentum >= 0, "must be >= 0")
-        _check("weight_decay", weight_decay, weight_decay >= 0, "must be >= 0")
+        _check("momentum", momentum, _finite(momentum) and momentum >= 0, "must be >= 0")
+        _check("dampening", dampening, _finite(dampening) and 0 <= dampening <= 1,
+               "must lie in [0, 1]")
+        _check("weight_decay", weight_decay, _finite(weight_decay) and weight_decay >= 0,
+               "must be >= 0")
         _check("nesterov", nesterov, not nesterov or (momentum > 0 and dampening == 0),
                "Nesterov momentum needs momentum > 0 and dampening = 0")
         self.momentum, self.dampening = momentum, dampening
@@ -83,10 +110,13 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
+        _check("betas", betas, hasattr(betas, "__len__") and len(betas) == 2,
+               "must be a pair (beta1, beta2)")
         for i, b in enumerate(betas):
-            _check(f"betas[{i}]", b, 0 <= b < 1, "must lie in [0, 1)")
-        _check("eps", eps, eps >= 0, "must be >= 0")
-        _check("weight_decay", weight_decay, weight_decay >= 0, "must be >= 0")
+            _check(f"betas[{i}]", b, _finite(b) and 0 <= b < 1, "must lie in [0, 1)")
+        _check("eps", eps, _finite(eps) and eps >= 0, "must be >= 0")
+        _check("weight_decay", weight_decay, _finite(weight_decay) and weight_decay >= 0,
+               "must be >= 0")
         self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
 
     def _step(self) -> None:

@@ -462,6 +462,22 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
+def _no_numpy_args(name: str, dtype: Any, out: Any) -> None:
+    if dtype is not None or out is not None:
+        raise TypeError(f"{name}: numpy's dtype= and out= are not supported on a Tensor; "
+                        f"use np.{name}(t.numpy(), ...)")
+
+
+def _compare_arrays(a: np.ndarray, b: np.ndarray, op: str) -> np.ndarray:
+    """a op b elementwise (op one of eq ne lt le gt ge): a bool array, no gradient."""
+    return np.asarray(getattr(operator, op)(a, b))
+
+
+def _truth(a: np.ndarray, op: str) -> np.ndarray:
+    """np.any or np.all of a, as a 0-d bool array."""
+    return np.asarray(getattr(np, op)(a))
+
+
 def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tuple:
     """numpy's (axis, keepdims) from either spelling; PyTorch's (dim, keepdim) win if given."""
     return (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
@@ -469,7 +485,8 @@ def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tup
 
 class Tensor:
     """An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
-    Tensors hash by identity, so the engine keys its bookkeeping by tensor.
+    `==`, `<` and the other comparisons are elementwise and give bool tensors (PyTorch's
+    semantics); hashing stays by identity, so the engine keys its bookkeeping by tensor.
 
     `data` is the numpy array (a numpy array given is wrapped, not copied); `grad` is dC/d(data)
     after `C.backward()`, of the same shape and dtype, or None. Python floats and lists become
@@ -578,6 +595,9 @@ class Tensor:
         return float(self._one("float()"))
 
     def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise ValueError(f"the truth value of a Tensor of shape {self.shape} is ambiguous; "
+                             "use .any() or .all()")
         return bool(self._one("bool() (an if, and, or, not on a tensor)"))
 
     def __len__(self) -> int:
@@ -612,7 +632,8 @@ class Tensor:
         if isinstance(x, (bool, int, float)):
             return Tensor._make(np.asarray(x, np.result_type(self._data, x)), None)
         if isinstance(x, (np.ndarray, np.generic, list, tuple)):
-            return Tensor(x, dtype=self.dtype if isinstance(x, (list, tuple)) else None)
+            literal = isinstance(x, (list, tuple)) and self.dtype.kind == "f"
+            return Tensor(x, dtype=self.dtype if literal else None)  # [1.5] never truncated
         raise TypeError(f"unsupported operand type for a Tensor op: {type(x).__name__}")
 
     def __add__(self, x: Any) -> "Tensor": return Add.apply(self, self._other(x))
@@ -659,14 +680,19 @@ class Tensor:
         return Clamp.apply(self, lo=min, hi=max)
 
     def sum(self, axis: int | tuple | None = None, keepdims: bool = False, *,
-            dim: int | tuple | None = None, keepdim: bool | None = None) -> "Tensor":
-        """Σ over axis (all axes by default); PyTorch's dim/keepdim are accepted too."""
+            dim: int | tuple | None = None, keepdim: bool | None = None,
+            dtype: None = None, out: None = None) -> "Tensor":
+        """Σ over axis (all axes by default); PyTorch's dim/keepdim are accepted too
+        (np.sum(t) calls this with dtype=None, out=None)."""
+        _no_numpy_args("sum", dtype, out)
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         return Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: int | tuple | None = None, keepdims: bool = False, *,
-             dim: int | tuple | None = None, keepdim: bool | None = None) -> "Tensor":
-        """Σ x / (number of elements summed)."""
+             dim: int | tuple | None = None, keepdim: bool | None = None,
+             dtype: None = None, out: None = None) -> "Tensor":
+        """Σ x / (number of elements summed); np.mean(t) calls this too."""
+        _no_numpy_args("mean", dtype, out)
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         out = self.sum(axis, keepdims)
         return out * (out.size / self.size if self.size else np.nan)
@@ -686,6 +712,9 @@ class Tensor:
             axes.reverse()
         elif dim0 is None or dim1 is None:
             raise ValueError("transpose takes no dimensions or two")
+        elif not (-self.ndim <= dim0 < self.ndim and -self.ndim <= dim1 < self.ndim):
+            raise IndexError(f"transpose: dimensions {dim0}, {dim1} out of range for "
+                             f"shape {self.shape}")
         else:
             axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return Permute.apply(self, axes=tuple(axes))
@@ -707,6 +736,61 @@ class Tensor:
     def argmax(self, axis: int | None = None) -> "Tensor":
         """Index of the largest value (an integer tensor, no gradient)."""
         return Argmax.apply(self, axis=axis)
+
+    # --- comparisons: elementwise, broadcasting, bool results without grad (as PyTorch) ------
+    __hash__ = object.__hash__  # hashing stays by identity: the engine keys dicts by tensor
+
+    def _compare(self, x: Any, op: str) -> Any:
+        if not isinstance(x, (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)):
+            return NotImplemented  # t == None is False, t < "a" a TypeError, as for numbers
+        x = self._other(x)
+        try:
+            return Tensor._make(_kernel(_compare_arrays, self._data, x._data, op=op), None)
+        except ValueError as e:
+            raise ValueError(f"{op} of shapes {self.shape} and {x.shape}: {e}") from None
+
+    def __eq__(self, x: Any) -> Any: return self._compare(x, "eq")  # type: ignore[override]
+    def __ne__(self, x: Any) -> Any: return self._compare(x, "ne")  # type: ignore[override]
+    def __lt__(self, x: Any) -> Any: return self._compare(x, "lt")
+    def __le__(self, x: Any) -> Any: return self._compare(x, "le")
+    def __gt__(self, x: Any) -> Any: return self._compare(x, "gt")
+    def __ge__(self, x: Any) -> Any: return self._compare(x, "ge")
+
+    def eq(self, x: Any) -> "Tensor": return self._compare_or_raise(x, "eq")
+    def ne(self, x: Any) -> "Tensor": return self._compare_or_raise(x, "ne")
+    def lt(self, x: Any) -> "Tensor": return self._compare_or_raise(x, "lt")
+    def le(self, x: Any) -> "Tensor": return self._compare_or_raise(x, "le")
+    def gt(self, x: Any) -> "Tensor": return self._compare_or_raise(x, "gt")
+    def ge(self, x: Any) -> "Tensor": return self._compare_or_raise(x, "ge")
+
+    def _compare_or_raise(self, x: Any, op: str) -> "Tensor":
+        out = self._compare(x, op)
+        if out is NotImplemented:
+            raise TypeError(f"{op}: cannot compare a Tensor with {type(x).__name__}")
+        return out
+
+    def any(self) -> "Tensor":
+        """True if any element is nonzero (no gradient)."""
+        return Tensor._make(_kernel(_truth, self._data, op="any"), None)
+
+    def all(self) -> "Tensor":
+        """True if every element is nonzero (no gradient)."""
+        return Tensor._make(_kernel(_truth, self._data, op="all"), None)
+
+    def __iter__(self) -> Any:
+        """The sub-tensors along the first axis (a 0-d tensor cannot be iterated)."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
+
+    def __int__(self) -> int:
+        return int(self._one("int()"))
+
+    def __format__(self, spec: str) -> str:
+        """A one-element tensor formats as its number (f"{acc:.1%}"), others as repr."""
+        if spec and self._data.size == 1:
+            return format(self._one("format()"), spec)
+        return format(repr(self), spec)
 
     # --- reverse mode --------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:

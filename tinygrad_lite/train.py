@@ -67,7 +67,15 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
     cost_fn = COSTS[cost]
     dtype = optimizer.params[0].dtype
     images = images if images.dtype == dtype else images.astype(dtype)
-    targets = F.one_hot(labels, max(10, int(labels.max()) + 1), dtype)  # y(x): digits 0-9
+    with no_grad():
+        n_out = model(Tensor(images[:1])).shape[-1]  # one output neuron per class
+    labels = F.class_labels(labels, n_out, "fit")
+    if labels.shape != (len(images),):
+        raise ValueError(f"fit: labels must be one class index per image, shape "
+                         f"({len(images)},), got shape {labels.shape}")
+    if test is not None:
+        F.class_labels(test[1], n_out, "fit (test labels)")
+    targets = F.one_hot(labels, n_out, dtype)  # y(x): the desired output for each label
 
     def train_step(x: Tensor, y: Tensor) -> Tensor:
         loss = cost_fn(model(x), y)
