@@ -69,10 +69,10 @@ def _jacobians(fn: Callable, inputs: list[Tensor], eps: float) -> tuple[list, li
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     checked = [t for t in inputs if t.requires_grad]
-    analytic = [np.zeros((out.size, t.size)) for t in checked]
+    analytic = [np.zeros((out.numel(), t.numel())) for t in checked]
     if out.requires_grad:
-        for j in range(out.size):
-            onehot = np.zeros(out.size)
+        for j in range(out.numel()):
+            onehot = np.zeros(out.numel())
             onehot[j] = 1
             for t in checked:
                 t.grad = None
@@ -84,7 +84,7 @@ def _jacobians(fn: Callable, inputs: list[Tensor], eps: float) -> tuple[list, li
         t.grad = g
     numeric = []
     for t in checked:
-        flat, J = t.data.reshape(-1), np.zeros((out.size, t.size))
+        flat, J = t.data.reshape(-1), np.zeros((out.numel(), t.numel()))
         for i in range(flat.size):
             orig = flat[i]
             flat[i] = orig + eps

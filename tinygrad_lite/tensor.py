@@ -464,7 +464,6 @@ class Tensor:
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
     is_leaf = property(lambda self: self._ctx is None)
 
     @property
@@ -472,6 +471,14 @@ class Tensor:
         """The op that made this tensor (None for a leaf)."""
         ctx = self._ctx
         return None if ctx is None else ctx[3]["op"] if ctx[0] is _Freed else ctx[0]
+
+    def size(self, dim: int | None = None) -> tuple | int:
+        """The shape, as PyTorch's size(); size(d) is the length of dimension d."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self.data.size
 
     def numpy(self) -> np.ndarray:
         if _recorder is not None:
@@ -580,7 +587,7 @@ class Tensor:
         """Σ x / (number of elements summed)."""
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         out = self.sum(axis, keepdims)
-        return out * (out.size / self.size if self.size else np.nan)
+        return out * (out.numel() / self.numel() if self.numel() else np.nan)
 
     def reshape(self, *shape: Any) -> "Tensor":
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -615,9 +622,11 @@ class Tensor:
         """e^x / Σ e^x along axis, as exp(log_softmax(x))."""
         return self.log_softmax(axis if dim is None else dim).exp()
 
-    def argmax(self, axis: int | None = None) -> "Tensor":
-        """Index of the largest value (no gradient)."""
-        return Tensor._make(np.asarray(self.data.argmax(axis=axis)), None)
+    def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+               keepdim: bool | None = None) -> "Tensor":
+        """Index of the largest value, over all elements or along axis/dim (no gradient)."""
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        return Tensor._make(np.asarray(self.data.argmax(axis=axis, keepdims=keepdims)), None)
 
     # --- reverse mode --------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
