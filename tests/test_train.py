@@ -4,6 +4,7 @@ import pytest
 
 from models import DigitNet
 from tinygrad_lite import optim
+from tinygrad_lite.threads import current_threads, pick_threads
 from tinygrad_lite.train import TrainingError, evaluate, fit
 
 
@@ -63,3 +64,33 @@ def test_bad_arguments():
         fit(model, images, labels[:5], opt, epochs=1, batch_size=10)
     with pytest.raises(ValueError, match="epochs"):
         fit(model, images, labels, opt, epochs=-1, batch_size=10)
+
+
+class ThreadSpy(DigitNet):
+    """Records how many BLAS threads numpy may use each time it runs forward."""
+
+    def forward(self, x):
+        self.seen.append(current_threads())
+        return super().forward(x)
+
+
+def test_threads_rule_picks_one_thread_for_small_products_only():
+    assert pick_threads(10, DigitNet((784, 30, 10))) == 1
+    assert pick_threads(20, DigitNet((784, 300, 10))) == 1
+    assert pick_threads(10000, DigitNet((784, 300, 10))) is None      # 2.4e9 multiply-adds
+
+
+@pytest.mark.parametrize("threads,line", [(None, "BLAS threads: 1 (auto; --threads to change)"),
+                                          (1, "BLAS threads: 1")])
+def test_fit_limits_blas_threads_and_says_so_once(threads, line):
+    images, labels = blobs()
+    model = ThreadSpy((20, 15, 10), seed=0)
+    model.seen, lines, before = [], [], current_threads()
+    fit(model, images, labels, optim.SGD(model.parameters(), lr=1.0), epochs=2, batch_size=10,
+        test=(images, labels), log=lines.append, threads=threads)
+    assert lines[0] == line and sum("BLAS" in s for s in lines) == 1
+    assert model.seen and set(model.seen) == {1}                  # training and evaluation
+    assert current_threads() == before                            # restored afterwards
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        fit(model, images, labels, optim.SGD(model.parameters(), lr=1.0), epochs=1,
+            batch_size=10, log=None, threads=0)
