@@ -58,7 +58,9 @@ def test_load_from_a_folder_with_validation_split(tmp_path):
     data = load_mnist(write_fake_mnist(tmp_path / "m"), validation_size=10)
     assert data.train_images.shape == (50, 784) and data.val_images.shape == (10, 784)
     assert data.train_images.dtype == np.float32 and data.train_labels.dtype == np.int64
-    assert 0 <= data.train_images.min() and data.train_images.max() <= 1
+    pixels = data.train_images * 255                  # bytes / 255: 0 white, 1 black
+    assert pixels.min() == 0 and pixels.max() == 255
+    np.testing.assert_allclose(pixels, np.round(pixels), atol=1e-4)
     assert data.test_images.shape == (20, 784)
     with pytest.raises(DataError, match="does not exist"):
         load_mnist(tmp_path / "missing")
