@@ -156,3 +156,10 @@ def test_dropped_connection_leaves_nothing(server, tmp_path):
     with pytest.raises(DataError, match="could not download labels.gz"):
         download_mnist(tmp_path, mirrors=[url + "/drop/"], files={"labels": digest}, timeout=5)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bundled_mnist_carries_its_licence_and_attribution():
+    from importlib.resources import files
+    text = (files("tinygrad_lite") / "datasets" / "mnist" / "LICENSE").read_text()
+    assert "CC BY-SA 3.0" in text
+    assert "Yann LeCun, Corinna Cortes and Christopher J.C. Burges" in text
