@@ -80,16 +80,18 @@ def test_threads_rule_picks_one_thread_for_small_products_only():
     assert pick_threads(10000, DigitNet((784, 300, 10))) is None      # 2.4e9 multiply-adds
 
 
-@pytest.mark.parametrize("threads,line", [(None, "BLAS threads: 1 (auto; --threads to change)"),
-                                          (1, "BLAS threads: 1")])
-def test_fit_limits_blas_threads_and_says_so_once(threads, line):
+@pytest.mark.parametrize("threads", [None, 1, "default"])
+def test_fit_limits_blas_threads_and_says_so_once(threads):
     images, labels = blobs()
     model = ThreadSpy((20, 15, 10), seed=0)
     model.seen, lines, before = [], [], current_threads()
+    threads = before if threads == "default" else threads         # 2 on a 2-core machine
     fit(model, images, labels, optim.SGD(model.parameters(), lr=1.0), epochs=2, batch_size=10,
         test=(images, labels), log=lines.append, threads=threads)
+    line = ("BLAS threads: 1 (auto; --threads to change)" if threads is None
+            else f"BLAS threads: {threads}")
     assert lines[0] == line and sum("BLAS" in s for s in lines) == 1
-    assert model.seen and set(model.seen) == {1}                  # training and evaluation
+    assert model.seen and set(model.seen) == {threads or 1}       # training and evaluation
     assert current_threads() == before                            # restored afterwards
     with pytest.raises(ValueError, match="threads must be a positive integer"):
         fit(model, images, labels, optim.SGD(model.parameters(), lr=1.0), epochs=1,

@@ -111,7 +111,7 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
             seconds = time.perf_counter() - start
             row = {"epoch": epoch, "cost": total / len(images), "seconds": seconds}
             if test is not None:
-                correct = evaluate(model, test[0], test[1])
+                correct = evaluate(model, test[0], test[1], threads=threads)
                 row.update(correct=correct, total=len(test[1]), accuracy=correct / len(test[1]))
             history.append(row)
             if log is not None:
