@@ -3,6 +3,8 @@
     python benchmarks/bench.py                    # batch 10 / hidden 30 and batch 100 / hidden 100
     python benchmarks/bench.py --repeats 7 --json results.json
     python benchmarks/bench.py --end-to-end       # also the full 30-epoch recipe, with peak memory
+    python benchmarks/bench.py --threads-only     # `fit` with 1 BLAS thread vs the default,
+                                                  # idle and beside a busy process
 
 Every implementation trains the same network (784-H-10 sigmoid, quadratic cost, plain SGD) on
 the real MNIST training images in the same batches; runs are interleaved (6,000 images of each
@@ -28,6 +30,8 @@ import tinygrad_lite.functional as F
 from tinygrad_lite.models import DigitNet, NeuralNetwork
 from tinygrad_lite import Tensor, capture, optim
 from tinygrad_lite.data import load_mnist
+from tinygrad_lite.threads import current_threads
+from tinygrad_lite.train import fit
 
 LR = 3.0
 
@@ -183,6 +187,8 @@ HANDWRITTEN_RECIPE = r"""
 import time, numpy as np
 from tinygrad_lite.models import NeuralNetwork
 from tinygrad_lite.data import load_mnist
+from tinygrad_lite.threads import current_threads
+from tinygrad_lite.train import fit
 d = load_mnist()
 Y = np.eye(10, dtype=np.float32)[d.train_labels]
 net = NeuralNetwork([784, 30, 10], seed=0, dtype=np.float32)
@@ -237,6 +243,56 @@ def end_to_end(epochs):
     return rows
 
 
+THREAD_RECIPES = [  # name, hidden, batch, cost, init, SGD settings: the README's two recipes
+    ("784-30-10 batch 10 (the seed's)", 30, 10, "quadratic", "standard", dict(lr=3.0)),
+    ("784-300-10 batch 20", 300, 20, "cross-entropy", "scaled",
+     dict(lr=0.1, momentum=0.9, weight_decay=5e-5)),
+]
+
+
+def threads_comparison(images, labels, epochs, repeats):
+    """Seconds for `epochs` epochs of `fit` (capture on, no evaluation) with one BLAS thread and
+    with BLAS's default, on the machine as it is and beside a busy process (a busy loop started
+    here and stopped after); the two thread counts take turns, median of `repeats`."""
+    default = current_threads()
+    rows = []
+    for background in ("as is", "busy process"):
+        busy = (subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                if background == "busy process" else None)
+        try:
+            for name, hidden, batch, cost, init, sgd in THREAD_RECIPES:
+                times = {1: [], default: []}
+                for _ in range(repeats):
+                    for threads in times:
+                        model = DigitNet((784, hidden, 10), init=init, seed=0)
+                        opt = optim.SGD(model.parameters(), **sgd)
+                        start = time.perf_counter()
+                        fit(model, images, labels, opt, epochs, batch, cost, log=None,
+                            threads=threads)
+                        times[threads].append(time.perf_counter() - start)
+                rows.append({"recipe": name, "background": background, "epochs": epochs,
+                             "images": len(images), "default_threads": default,
+                             **{f"s_{t}_threads": statistics.median(v)
+                                for t, v in times.items()}})
+        finally:
+            if busy is not None:
+                busy.kill()
+                busy.wait()
+    return rows
+
+
+def print_threads(rows):
+    default = rows[0]["default_threads"]
+    print(f"{'recipe':<34}{'background':<14}{'1 thread':>10}{f'{default} (default)':>14}"
+          f"{'ratio':>8}")
+    for r in rows:
+        one, dflt = r["s_1_threads"], r[f"s_{default}_threads"]
+        print(f"{r['recipe']:<34}{r['background']:<14}{one:>9.2f}s{dflt:>13.2f}s"
+              f"{dflt / one:>8.2f}")
+    print(f"(seconds for {rows[0]['epochs']} epochs of fit on {rows[0]['images']} images, "
+          "median; ratio: default threads over one thread)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -244,10 +300,20 @@ def main() -> None:
     parser.add_argument("--skip-seed", action="store_true", help="skip the slow per-example row")
     parser.add_argument("--end-to-end", action="store_true")
     parser.add_argument("--epochs", type=int, default=30, help="for --end-to-end")
+    parser.add_argument("--threads-only", action="store_true",
+                        help="only compare 1 BLAS thread with the default in fit")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
 
     data = load_mnist()
+    if args.threads_only:
+        n = min(args.images, 6000)
+        rows = threads_comparison(data.train_images[:n], data.train_labels[:n], 2, args.repeats)
+        print_threads(rows)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"threads": rows}, f, indent=1)
+        return
     X = np.ascontiguousarray(data.train_images[:args.images])
     Y = F.one_hot(data.train_labels[:args.images], 10, np.float32)
     rows = time_configs(X, Y, [(10, 30), (100, 100)], args.repeats, args.skip_seed)

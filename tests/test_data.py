@@ -66,7 +66,9 @@ def test_load_from_a_folder_with_validation_split(tmp_path):
     data = load_mnist(write_fake_mnist(tmp_path / "m"), validation_size=10)
     assert data.train_images.shape == (50, 784) and data.val_images.shape == (10, 784)
     assert data.train_images.dtype == np.float32 and data.train_labels.dtype == np.int64
-    assert 0 <= data.train_images.min() and data.train_images.max() <= 1
+    pixels = data.train_images * 255                  # bytes / 255: 0 white, 1 black
+    assert pixels.min() == 0 and pixels.max() == 255
+    np.testing.assert_allclose(pixels, np.round(pixels), atol=1e-4)
     assert data.test_images.shape == (20, 784)
     with pytest.raises(DataError, match="does not exist"):
         load_mnist(tmp_path / "missing")
@@ -397,3 +399,8 @@ def test_a_mirror_trickling_its_headers_is_stopped_by_the_deadline(tmp_path):
         stop.set()
         listener.close()
     assert time.monotonic() - start < 3 and list(tmp_path.iterdir()) == []
+def test_bundled_mnist_carries_its_licence_and_attribution():
+    from importlib.resources import files
+    text = (files("tinygrad_lite") / "datasets" / "mnist" / "LICENSE").read_text()
+    assert "CC BY-SA 3.0" in text
+    assert "Yann LeCun, Corinna Cortes and Christopher J.C. Burges" in text

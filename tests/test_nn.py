@@ -84,3 +84,36 @@ def test_zero_grad():
     assert all(p.grad is not None for p in net.parameters())
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
+
+
+class Stack(nn.Module):
+    def __init__(self, widths):
+        self.layers = nn.ModuleList(nn.Linear(a, b, rng=0) for a, b in zip(widths, widths[1:]))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x).sigmoid()
+        return x
+
+
+def test_module_list_registers_its_layers_with_pytorch_names():
+    net = Stack([2, 3, 1])
+    assert list(net.state_dict()) == ["layers.0.weight", "layers.0.bias",
+                                      "layers.1.weight", "layers.1.bias"]
+    net.layers.append(nn.Linear(1, 1))
+    assert len(net.layers) == 3 and len(net.parameters()) == 6
+    assert isinstance(net.layers[-1], nn.Linear) and "(layers): ModuleList" in repr(net)
+    net(Tensor(np.ones((4, 2), np.float32))).sum().backward()
+    assert net.layers[0].weight.grad is not None
+    with pytest.raises(TypeError, match="item 3 is a int"):
+        net.layers.append(3)
+
+
+@pytest.mark.parametrize("value", [[nn.Linear(2, 2)], (nn.Sigmoid(),),
+                                   [Tensor(np.ones(2), requires_grad=True)]])
+def test_a_plain_list_of_layers_is_refused_naming_module_list(value):
+    with pytest.raises(TypeError, match=r"Net\.layers: .*not registered.*nn\.ModuleList"):
+        Net().layers = value
+    net = Net()
+    net.sizes, net.names = [3, 4], [Tensor(np.ones(2))]     # plain data stays allowed
+    assert net.sizes == [3, 4] and len(net.parameters()) == 3

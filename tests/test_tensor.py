@@ -37,6 +37,23 @@ def test_attributes_and_repr():
     assert (t * 2).requires_grad and not (Tensor(1.0) * 2).requires_grad
 
 
+def test_size_and_numel_as_in_pytorch():
+    t = Tensor(np.zeros((2, 3, 4)))
+    assert t.size() == (2, 3, 4) and t.size(1) == 3 and t.size(-1) == 4
+    assert t.numel() == 24 and Tensor(1.0).numel() == 1 and Tensor(1.0).size() == ()
+
+
+def test_dim_and_keepdim_spellings_agree_with_axis():
+    x = Tensor(np.random.default_rng(0).normal(size=(3, 5)))
+    for name, f in [("softmax", F.softmax), ("log_softmax", F.log_softmax)]:
+        by_dim, by_axis = f(x, dim=0).data, getattr(x, name)(axis=0).data
+        np.testing.assert_array_equal(by_dim, by_axis)
+        assert not np.allclose(by_dim, f(x, dim=1).data)            # the dim is used
+    np.testing.assert_array_equal(x.argmax(dim=1).data, x.data.argmax(axis=1))
+    assert x.argmax(dim=0, keepdim=True).shape == (1, 5) and x.argmax().shape == ()
+    assert x.sum(dim=1, keepdim=True).shape == (3, 1) and x.mean(dim=0).shape == (5,)
+
+
 @pytest.mark.parametrize("bad", [["a", "b"], "text", [object()], {"a": 1}])
 def test_non_numeric_data_is_a_type_error(bad):
     with pytest.raises(TypeError):
@@ -98,7 +115,7 @@ UNARY = {
     "sum0": lambda x: x.sum(axis=0),
     "sum_keep": lambda x: x.sum(axis=-1, keepdims=True),
     "mean": lambda x: x.mean(axis=1),
-    "reshape": lambda x: x.reshape(-1) * Tensor(np.arange(x.size, dtype=np.float64)),
+    "reshape": lambda x: x.reshape(-1) * Tensor(np.arange(x.numel(), dtype=np.float64)),
     "T": lambda x: x.T @ x,
     "log_softmax": lambda x: x.log_softmax(axis=1),
     "softmax": lambda x: x.softmax(axis=0),

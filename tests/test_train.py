@@ -4,6 +4,7 @@ import pytest
 
 from tinygrad_lite.models import DigitNet
 from tinygrad_lite import optim
+from tinygrad_lite.threads import current_threads, pick_threads
 from tinygrad_lite.train import TrainingError, evaluate, fit
 
 
@@ -34,11 +35,11 @@ def test_learns_and_reports_history():
     assert evaluate(untrained, *blobs()) < 150    # the floor above is one training must earn
 
 
-@pytest.mark.parametrize("cost", ["quadratic", "cross-entropy"])
-def test_capture_and_eager_runs_are_identical(cost):
-    # 195 images in batches of 10: the last batch of 5 runs eagerly in the captured run
-    a, ha = run(True, cost, n=195)
-    b, hb = run(False, cost, n=195)
+def test_capture_and_eager_runs_are_identical():
+    # 195 images in batches of 10: the last batch of 5 runs eagerly in the captured run (that
+    # replay equals eager for each cost and optimizer is test_capture's property)
+    a, ha = run(True, n=195)
+    b, hb = run(False, n=195)
     assert [r["cost"] for r in ha] == [r["cost"] for r in hb]
     for p, q in zip(a.parameters(), b.parameters()):
         assert np.array_equal(p.data, q.data)
@@ -63,3 +64,35 @@ def test_bad_arguments():
         fit(model, images, labels[:5], opt, epochs=1, batch_size=10)
     with pytest.raises(ValueError, match="epochs"):
         fit(model, images, labels, opt, epochs=-1, batch_size=10)
+
+
+class ThreadSpy(DigitNet):
+    """Records how many BLAS threads numpy may use each time it runs forward."""
+
+    def forward(self, x):
+        self.seen.append(current_threads())
+        return super().forward(x)
+
+
+def test_threads_rule_picks_one_thread_for_small_products_only():
+    assert pick_threads(10, DigitNet((784, 30, 10))) == 1
+    assert pick_threads(20, DigitNet((784, 300, 10))) == 1
+    assert pick_threads(10000, DigitNet((784, 300, 10))) is None      # 2.4e9 multiply-adds
+
+
+@pytest.mark.parametrize("threads", [None, 1, "default"])
+def test_fit_limits_blas_threads_and_says_so_once(threads):
+    images, labels = blobs()
+    model = ThreadSpy((20, 15, 10), seed=0)
+    model.seen, lines, before = [], [], current_threads()
+    threads = before if threads == "default" else threads         # 2 on a 2-core machine
+    fit(model, images, labels, optim.SGD(model.parameters(), lr=1.0), epochs=2, batch_size=10,
+        test=(images, labels), log=lines.append, threads=threads)
+    line = ("BLAS threads: 1 (auto; --threads to change)" if threads is None
+            else f"BLAS threads: {threads}")
+    assert lines[0] == line and sum("BLAS" in s for s in lines) == 1
+    assert model.seen and set(model.seen) == {threads or 1}       # training and evaluation
+    assert current_threads() == before                            # restored afterwards
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        fit(model, images, labels, optim.SGD(model.parameters(), lr=1.0), epochs=1,
+            batch_size=10, log=None, threads=0)

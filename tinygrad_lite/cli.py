@@ -365,7 +365,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
     sizes = _resolve_sizes(args)
     model = DigitNet(sizes, dtype=np.dtype(args.dtype), seed=args.seed)
-    n_params = sum(p.size for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     mode = args.mode if args.mode != "auto" else ("full" if n_params <= 30000 else "projection")
     X, Y = _batch(args, args.batch_size, args.seed)
     print(f"gradcheck: {'-'.join(map(str, sizes))} network, {n_params} parameters, {args.dtype}, "

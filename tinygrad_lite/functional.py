@@ -54,18 +54,18 @@ def tanh(x: Tensor) -> Tensor:
     return _tensor(x).tanh()
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return _tensor(x).softmax(axis)
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    return _tensor(x).softmax(axis, dim=dim)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return _tensor(x).log_softmax(axis)
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    return _tensor(x).log_softmax(axis, dim=dim)
 
 
 def mse_loss(pred: Tensor, target: Any) -> Tensor:
     """mean((pred - target)²) over all elements (PyTorch's MSELoss, reduction='mean')."""
     pred = _tensor(pred)
-    return _squared_error(pred, _pair(pred, target, "mse_loss"), 1 / max(pred.size, 1))
+    return _squared_error(pred, _pair(pred, target, "mse_loss"), 1 / max(pred.numel(), 1))
 
 
 def quadratic_cost(pred: Tensor, target: Any) -> Tensor:

@@ -162,11 +162,11 @@ def _jacobians(fn: Callable, inputs: list[Tensor], eps: float) -> tuple[list, li
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     _require_finite(np.asarray(out.data, np.float64), "fn's output")
     positions = [i for i, t in enumerate(inputs) if t.requires_grad]
-    analytic = [np.zeros((out.size, inputs[i].size)) for i in positions]
+    analytic = [np.zeros((out.numel(), inputs[i].numel())) for i in positions]
     try:
         if out.requires_grad:
-            for j in range(out.size):
-                onehot = np.zeros(out.size)
+            for j in range(out.numel()):
+                onehot = np.zeros(out.numel())
                 onehot[j] = 1
                 for i in positions:
                     inputs[i].grad = None
@@ -187,7 +187,7 @@ def _jacobians(fn: Callable, inputs: list[Tensor], eps: float) -> tuple[list, li
                                  f"{int(j)}, is {J[j, k]}")
     numeric = []
     for i in positions:
-        J = np.zeros((out.size, inputs[i].size))
+        J = np.zeros((out.numel(), inputs[i].numel()))
         for index, d in _differences(fn, inputs, i, eps):
             J[:, np.ravel_multi_index(index, inputs[i].shape)] = d.reshape(-1)
         numeric.append(J)

@@ -1,9 +1,10 @@
-"""Layer modules, shaped like torch.nn: Module, Linear, Sigmoid, ReLU, Tanh, Sequential."""
+"""Layer modules, shaped like torch.nn: Module, Linear, Sigmoid, ReLU, Tanh, Sequential,
+ModuleList."""
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -20,6 +21,18 @@ class Module:
 
     def __call__(self, *args: Any) -> Tensor:
         return self.forward(*args)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Refuse a list or tuple holding layers or parameters: they would not be registered."""
+        if isinstance(value, (list, tuple)) and any(
+                isinstance(v, Module) or (isinstance(v, Tensor) and v.requires_grad)
+                for v in value):
+            raise TypeError(
+                f"{type(self).__name__}.{name}: a plain {type(value).__name__} of layers or "
+                "parameters is not registered, so parameters(), state_dict() and optimizers "
+                f"would miss them; use nn.ModuleList({name}) for layers, or assign each "
+                "parameter to its own attribute")
+        object.__setattr__(self, name, value)
 
     def children(self) -> Iterator[tuple[str, "Module"]]:
         return ((k, v) for k, v in vars(self).items() if isinstance(v, Module))
@@ -206,3 +219,32 @@ class Sequential(Module):
             if isinstance(m, Module):
                 x = m.forward(x)
         return x
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered; child i is attribute "i", so names
+    read "layers.0.weight" when the list is assigned to `self.layers` (as in PyTorch)."""
+
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
+        self.extend(modules)
+
+    def append(self, module: Module) -> "ModuleList":
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: item {len(self)} is a {type(module).__name__}, "
+                            "not a Module")
+        setattr(self, str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> "ModuleList":
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __iter__(self) -> Iterator[Module]:
+        return (m for _, m in self.children())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.children())
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self)[i]

@@ -360,7 +360,7 @@ class GetItem(Function):
 
 class Argmax(Function):
     """index of the largest x along axis (an integer result: no gradient)"""
-    forward = staticmethod(lambda x, axis: x.argmax(axis=axis))
+    forward = staticmethod(lambda x, axis, keepdims: x.argmax(axis=axis, keepdims=keepdims))
 
 
 class LogSoftmax(Function):
@@ -562,7 +562,6 @@ class Tensor:
     shape = property(lambda self: self._data.shape)
     dtype = property(lambda self: self._data.dtype)
     ndim = property(lambda self: self._data.ndim)
-    size = property(lambda self: self._data.size)
     is_leaf = property(lambda self: self._node is None)
 
     @property
@@ -574,6 +573,14 @@ class Tensor:
         """The array, for a way its values reach Python (each one guarded, see _guard)."""
         _guard(how)
         return self._data
+
+    def size(self, dim: int | None = None) -> tuple | int:
+        """The shape, as PyTorch's size(); size(d) is the length of dimension d."""
+        return self._data.shape if dim is None else self._data.shape[dim]
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self._data.size
 
     def numpy(self) -> np.ndarray:
         return self._values("numpy()")
@@ -695,7 +702,7 @@ class Tensor:
         _no_numpy_args("mean", dtype, out)
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         out = self.sum(axis, keepdims)
-        return out * (out.size / self.size if self.size else np.nan)
+        return out * (out.numel() / self.numel() if self.numel() else np.nan)
 
     def reshape(self, *shape: Any) -> "Tensor":
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -733,9 +740,12 @@ class Tensor:
         """e^x / Σ e^x along axis, as exp(log_softmax(x))."""
         return self.log_softmax(axis if dim is None else dim).exp()
 
-    def argmax(self, axis: int | None = None) -> "Tensor":
-        """Index of the largest value (an integer tensor, no gradient)."""
-        return Argmax.apply(self, axis=axis)
+    def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+               keepdim: bool | None = None) -> "Tensor":
+        """Index of the largest value, over all elements or along axis/dim (an integer tensor,
+        no gradient)."""
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        return Argmax.apply(self, axis=axis, keepdims=keepdims)
 
     # --- comparisons: elementwise, broadcasting, bool results without grad (as PyTorch) ------
     __hash__ = object.__hash__  # hashing stays by identity: the engine keys dicts by tensor

@@ -13,6 +13,7 @@ from .capture import capture
 from .nn import Module
 from .optim import Optimizer
 from .tensor import Tensor, no_grad
+from .threads import blas_threads, describe_threads, pick_threads
 
 
 class TrainingError(RuntimeError):
@@ -32,22 +33,29 @@ COSTS: dict[str, Callable[[Tensor, Any], Tensor]] = {
 
 
 @no_grad()
-def predict(model: Module, images: np.ndarray, batch_size: int = 10000) -> np.ndarray:
-    """The most active output neuron for each row of images."""
-    out = [model(Tensor(images[k:k + batch_size])).data.argmax(axis=1)
-           for k in range(0, len(images), batch_size)]
+def predict(model: Module, images: np.ndarray, batch_size: int = 10000,
+            threads: int | None = None) -> np.ndarray:
+    """The most active output neuron for each row of images. `threads`: BLAS threads (None:
+    tinygrad_lite.threads.pick_threads chooses from the batch and the model's widths)."""
+    if threads is None:
+        threads = pick_threads(min(batch_size, len(images)), model)
+    with blas_threads(threads):
+        out = [model(Tensor(images[k:k + batch_size])).data.argmax(axis=1)
+               for k in range(0, len(images), batch_size)]
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
-def evaluate(model: Module, images: np.ndarray, labels: np.ndarray) -> int:
-    """How many images the model classifies right."""
-    return int((predict(model, images) == labels).sum())
+def evaluate(model: Module, images: np.ndarray, labels: np.ndarray,
+             threads: int | None = None) -> int:
+    """How many images the model classifies right (`threads` as in predict)."""
+    return int((predict(model, images, threads=threads) == labels).sum())
 
 
 def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimizer,
         epochs: int, batch_size: int, cost: str = "quadratic",
         test: tuple[np.ndarray, np.ndarray] | None = None, seed: Any = 0,
-        use_capture: bool = True, log: Callable[[str], None] | None = print) -> list[dict]:
+        use_capture: bool = True, log: Callable[[str], None] | None = print,
+        threads: int | None = None) -> list[dict]:
     """Train for `epochs` passes over (images, labels) in shuffled mini-batches.
 
     Each batch: forward, cost, zero_grad, backward, optimizer step. With `use_capture` the step
@@ -55,7 +63,8 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
     tinygrad_lite.capture); a final smaller batch runs eagerly. After each epoch, logs the seed's
     "Epoch i: correct / total" with the mean training cost and seconds. Returns one dict per
     epoch: epoch, cost, correct, total, accuracy, seconds. Raises TrainingError naming the epoch
-    and batch if the cost becomes NaN or infinite.
+    and batch if the cost becomes NaN or infinite. `threads` limits numpy's BLAS threads (None:
+    tinygrad_lite.threads.pick_threads chooses; the choice is logged once).
     """
     if cost not in COSTS:
         raise ValueError(f"cost must be one of {sorted(COSTS)}, got {cost!r}")
@@ -67,7 +76,8 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
     cost_fn = COSTS[cost]
     dtype = optimizer.params[0].dtype
     images = images if images.dtype == dtype else images.astype(dtype)
-    with no_grad():
+    chosen = pick_threads(batch_size, model) if threads is None else threads
+    with no_grad(), blas_threads(chosen):
         n_out = model(Tensor(images[:1])).shape[-1]  # one output neuron per class
     labels = F.class_labels(labels, n_out, "fit")
     if labels.shape != (len(images),):
@@ -85,32 +95,35 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
         return loss
 
     fast = capture(train_step) if use_capture else None
-    rng = np.random.default_rng(seed)
-    history = []
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        order = rng.permutation(len(images))
-        total = 0.0
-        for batch, k in enumerate(range(0, len(images), batch_size)):
-            idx = order[k:k + batch_size]
-            x, y = images[idx], targets[idx]
-            if fast is not None and len(idx) == batch_size:
-                loss = fast(x, y)
-            else:
-                loss = train_step(Tensor(x), Tensor(y))
-            value = float(loss.data)
-            if not math.isfinite(value):
-                raise TrainingError(f"the cost became {value} at epoch {epoch}, batch {batch}: "
-                                    "try a smaller learning rate")
-            total += value * len(idx)
-        seconds = time.perf_counter() - start
-        row = {"epoch": epoch, "cost": total / len(images), "seconds": seconds}
-        if test is not None:
-            correct = evaluate(model, test[0], test[1])
-            row.update(correct=correct, total=len(test[1]), accuracy=correct / len(test[1]))
-        history.append(row)
-        if log is not None:
-            head = (f"Epoch {epoch}: {row['correct']} / {row['total']}" if test is not None
-                    else f"Epoch {epoch} complete")
-            log(f"{head}  cost {row['cost']:.4f}  {seconds:.2f}s")
+    if log is not None:
+        log(describe_threads(chosen, auto=threads is None))
+    with blas_threads(chosen):
+        rng = np.random.default_rng(seed)
+        history = []
+        for epoch in range(epochs):
+            start = time.perf_counter()
+            order = rng.permutation(len(images))
+            total = 0.0
+            for batch, k in enumerate(range(0, len(images), batch_size)):
+                idx = order[k:k + batch_size]
+                x, y = images[idx], targets[idx]
+                if fast is not None and len(idx) == batch_size:
+                    loss = fast(x, y)
+                else:
+                    loss = train_step(Tensor(x), Tensor(y))
+                value = float(loss.data)
+                if not math.isfinite(value):
+                    raise TrainingError(f"the cost became {value} at epoch {epoch}, "
+                                        f"batch {batch}: try a smaller learning rate")
+                total += value * len(idx)
+            seconds = time.perf_counter() - start
+            row = {"epoch": epoch, "cost": total / len(images), "seconds": seconds}
+            if test is not None:
+                correct = evaluate(model, test[0], test[1], threads=threads)
+                row.update(correct=correct, total=len(test[1]), accuracy=correct / len(test[1]))
+            history.append(row)
+            if log is not None:
+                head = (f"Epoch {epoch}: {row['correct']} / {row['total']}" if test is not None
+                        else f"Epoch {epoch} complete")
+                log(f"{head}  cost {row['cost']:.4f}  {seconds:.2f}s")
     return history
