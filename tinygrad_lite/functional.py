@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Affine, BinaryCrossEntropy, SquaredError, Tensor
+from .conv import avg_pool2d, conv2d, dropout, max_pool2d  # noqa: F401 (re-exported)
+from .tensor import Affine, BinaryCrossEntropy, SquaredError, Tensor, pad  # noqa: F401
 
 
 def _pair(pred: Tensor, target: Any, name: str) -> Tensor:
@@ -45,17 +46,31 @@ def tanh(x: Tensor) -> Tensor:
     return x.tanh()
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return x.softmax(axis)
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    return x.softmax(axis if dim is None else dim)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return x.log_softmax(axis)
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    return x.log_softmax(axis if dim is None else dim)
 
 
-def mse_loss(pred: Tensor, target: Any) -> Tensor:
-    """mean((pred - target)²) over all elements (PyTorch's MSELoss, reduction='mean')."""
-    return _squared_error(pred, _pair(pred, target, "mse_loss"), 1 / max(pred.size, 1))
+def _reduce(loss: Tensor, reduction: str, fn: str) -> Tensor:
+    """PyTorch's reduction= of per-element losses: "mean", "sum" or "none"."""
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """mean((pred - target)²) over all elements (PyTorch's MSELoss; reduction "sum", "none")."""
+    target = _pair(pred, target, "mse_loss")
+    if reduction == "mean":
+        return _squared_error(pred, target, 1 / max(pred.size, 1))
+    return _reduce((pred - target) ** 2, reduction, "mse_loss")
 
 
 def quadratic_cost(pred: Tensor, target: Any) -> Tensor:
@@ -78,19 +93,30 @@ def binary_cross_entropy(pred: Tensor, target: Any) -> Tensor:
     return BinaryCrossEntropy.apply(pred, _pair(pred, target, "binary_cross_entropy"))
 
 
-def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
-    """mean over rows of -log softmax(logits)[label], for logits (N, C) and int labels (N,)."""
-    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
+    """-log softmax(logits)[label] for logits (N, C) and int labels (N,), averaged over rows
+    (reduction "sum" adds them, "none" keeps one per row): nll_loss of log_softmax."""
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
-    if labels.dtype.kind not in "iu" or labels.shape != logits.shape[:1]:
-        raise ValueError(f"cross_entropy: labels must be integers of shape {logits.shape[:1]}, "
+    return _nll(logits.log_softmax(axis=1), labels, reduction, "cross_entropy")
+
+
+def nll_loss(log_probs: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
+    """-log_probs[row, label] for log_probs (N, C) and int labels (N,), averaged over rows."""
+    return _nll(log_probs, labels, reduction, "nll_loss")
+
+
+def _nll(log_probs: Tensor, labels: Any, reduction: str, fn: str) -> Tensor:
+    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if log_probs.ndim != 2:
+        raise ValueError(f"{fn}: input must be (N, C), got shape {log_probs.shape}")
+    if labels.dtype.kind not in "iu" or labels.shape != log_probs.shape[:1]:
+        raise ValueError(f"{fn}: labels must be integers of shape {log_probs.shape[:1]}, "
                          f"got {labels.dtype} of shape {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
-        raise ValueError(f"cross_entropy: labels must lie in [0, {logits.shape[1]}), "
+    if labels.size and (labels.min() < 0 or labels.max() >= log_probs.shape[1]):
+        raise ValueError(f"{fn}: labels must lie in [0, {log_probs.shape[1]}), "
                          f"got {labels.min()}..{labels.max()}")
-    picked = logits.log_softmax(axis=1)[np.arange(len(labels)), labels]
-    return -picked.mean()
+    return _reduce(-log_probs[np.arange(len(labels)), labels], reduction, fn)
 
 
 def one_hot(labels: Any, num_classes: int = 10, dtype: Any = np.float32) -> np.ndarray:

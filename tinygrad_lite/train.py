@@ -33,9 +33,14 @@ COSTS: dict[str, Callable[[Tensor, Any], Tensor]] = {
 
 @no_grad()
 def predict(model: Module, images: np.ndarray, batch_size: int = 10000) -> np.ndarray:
-    """The most active output neuron for each row of images."""
-    out = [model(Tensor(images[k:k + batch_size])).data.argmax(axis=1)
-           for k in range(0, len(images), batch_size)]
+    """The most active output neuron for each row of images, in eval mode (no dropout)."""
+    training = model.training
+    model.eval()
+    try:
+        out = [model(Tensor(images[k:k + batch_size])).data.argmax(axis=1)
+               for k in range(0, len(images), batch_size)]
+    finally:
+        model.train(training)
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 

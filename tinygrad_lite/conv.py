@@ -1,0 +1,193 @@
+"""Convolution and pooling ops on NCHW arrays, the layers of convolutional networks.
+
+Each op sees its input through windows: a strided view of shape (N, C, Ho, Wo, kh, kw) whose
+[n, c, i, j] entry is the kh x kw patch under output pixel (i, j), made without copying.
+Forward is then one matrix product (conv) or one reduction (pools) over those windows; backward
+adds each kernel offset's share of the gradient back into the input, one strided add per offset
+(kh * kw adds, no Python loop over pixels).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from . import tensor as engine
+from .tensor import Function, Tensor, _call
+
+
+def _pad(x: np.ndarray, padding: tuple, value: float = 0.0) -> np.ndarray:
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def _windows(xp: np.ndarray, kernel: tuple, stride: tuple) -> np.ndarray:
+    """The read-only view (N, C, Ho, Wo, kh, kw) of the windows of a (padded) input."""
+    (kh, kw), (sh, sw) = kernel, stride
+    n, c, h, w = xp.shape
+    sn, sc, sy, sx = xp.strides
+    shape = (n, c, (h - kh) // sh + 1, (w - kw) // sw + 1, kh, kw)
+    return as_strided(xp, shape, (sn, sc, sy * sh, sx * sw, sy, sx), writeable=False)
+
+
+def _fold(parts: np.ndarray, x_shape: tuple, stride: tuple, padding: tuple) -> np.ndarray:
+    """The adjoint of _windows: add parts (N, C, kh, kw, Ho, Wo) back to the input's pixels."""
+    n, c, kh, kw, ho, wo = parts.shape
+    (sh, sw), (ph, pw) = stride, padding
+    gx = np.zeros((n, c, x_shape[2] + 2 * ph, x_shape[3] + 2 * pw), parts.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            gx[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += parts[:, :, i, j]
+    return gx[:, :, ph:ph + x_shape[2], pw:pw + x_shape[3]]
+
+
+class Conv2d(Function):
+    """out[n, o] = b[o] + Σ_c,i,j w[o, c, i, j] x[n, c, s·y + i, s·x + j]  (cross-correlation);
+    dx = g folded back through the windows by w,  dw = Σ_n g ⋆ x,  db = Σ_n,y,x g"""
+
+    @staticmethod
+    def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: tuple,
+                padding: tuple) -> np.ndarray:
+        o, c, kh, kw = w.shape
+        win = _windows(_pad(x, padding), (kh, kw), stride)
+        n, _, ho, wo = win.shape[:4]
+        cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)  # im2col
+        out = (w.reshape(o, -1) @ cols).reshape(n, o, ho, wo)
+        return out if b is None else out + b.reshape(o, 1, 1)
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, w: np.ndarray,
+                 b: np.ndarray | None = None, *, stride: tuple, padding: tuple) -> tuple:
+        o, c, kh, kw = w.shape
+        n, _, ho, wo = g.shape
+        win = _windows(_pad(x, padding), (kh, kw), stride)
+        cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
+        g2 = g.reshape(n, o, ho * wo)
+        gw = np.einsum("nol,nkl->ok", g2, cols, optimize=True).reshape(w.shape)
+        parts = (w.reshape(o, -1).T @ g2).reshape(n, c, kh, kw, ho, wo)
+        gx = _fold(parts, x.shape, stride, padding)
+        return (gx, gw) if b is None else (gx, gw, g.sum(axis=(0, 2, 3)))
+
+
+class MaxPool2d(Function):
+    """out = max of each window (padding counts as -inf);
+    dx = g routed to the window's first maximum in row-major order (PyTorch's rule for ties)"""
+
+    @staticmethod
+    def forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
+        return _windows(_pad(x, padding, -np.inf), kernel, stride).max(axis=(4, 5))
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, kernel: tuple, stride: tuple,
+                 padding: tuple) -> tuple:
+        win = _windows(_pad(x, padding, -np.inf), kernel, stride)
+        n, c, ho, wo, kh, kw = win.shape
+        first = win.reshape(n, c, ho, wo, kh * kw).argmax(axis=4)  # argmax: the first maximum
+        hits = first[..., None] == np.arange(kh * kw)
+        parts = (hits * g[..., None]).transpose(0, 1, 4, 2, 3).reshape(n, c, kh, kw, ho, wo)
+        return (_fold(parts, x.shape, stride, padding),)
+
+
+class AvgPool2d(Function):
+    """out = mean of each window (padding counts as zeros, PyTorch's count_include_pad=True);
+    dx = g / (kh kw) to every pixel of the window"""
+
+    @staticmethod
+    def forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
+        return _windows(_pad(x, padding), kernel, stride).mean(axis=(4, 5))
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, kernel: tuple, stride: tuple,
+                 padding: tuple) -> tuple:
+        (kh, kw), (n, c, ho, wo) = kernel, g.shape
+        share = np.broadcast_to((g / (kh * kw))[:, :, None, None], (n, c, kh, kw, ho, wo))
+        return (_fold(share, x.shape, stride, padding),)
+
+
+# ----------------------------------------------------------------------------------------------
+# The functions (tinygrad_lite.functional re-exports them): arguments checked, then one op.
+
+
+def _two(v: int | tuple, name: str, fn: str, least: int) -> tuple:
+    """An int or a pair of ints as a pair, each at least `least`."""
+    pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(pair) != 2 or not all(isinstance(k, (int, np.integer)) and k >= least for k in pair):
+        raise ValueError(f"{fn}: {name} must be an int or a pair of ints >= {least}, got {v!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _check_input(x: Tensor, fn: str) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{fn}: input must be 4-D (N, C, H, W), got shape {x.shape}")
+
+
+def _check_window(x: Tensor, kernel: tuple, padding: tuple, fn: str) -> None:
+    padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
+    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+        raise ValueError(f"{fn}: the window {kernel} is larger than the padded input "
+                         f"{padded} (input shape {x.shape}, padding {padding})")
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
+           padding: int | tuple = 0) -> Tensor:
+    """2-D cross-correlation of x (N, C, H, W) with weight (O, C, kh, kw), plus bias (O,):
+    out (N, O, Ho, Wo), Ho = (H + 2 padding - kh) // stride + 1 (the same for Wo)."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    stride, padding = _two(stride, "stride", "conv2d", 1), _two(padding, "padding", "conv2d", 0)
+    _check_input(x, "conv2d")
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (out, in, kh, kw), got shape {weight.shape}")
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(f"conv2d: input of shape {x.shape} has {x.shape[1]} channels but weight "
+                         f"of shape {weight.shape} expects {weight.shape[1]}")
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise ValueError(f"conv2d: bias must have shape {weight.shape[:1]}, got {bias.shape}")
+    _check_window(x, weight.shape[2:], padding, "conv2d")
+    args = (x, weight) if bias is None else (x, weight, bias)
+    return Conv2d.apply(*args, stride=stride, padding=padding)
+
+
+def _pool(op: type, x: Tensor, kernel_size: int | tuple, stride: int | tuple | None,
+          padding: int | tuple, fn: str) -> Tensor:
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    kernel = _two(kernel_size, "kernel_size", fn, 1)
+    stride = kernel if stride is None else _two(stride, "stride", fn, 1)
+    padding = _two(padding, "padding", fn, 0)
+    _check_input(x, fn)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{fn}: padding {padding} must be at most half the kernel {kernel}")
+    _check_window(x, kernel, padding, fn)
+    return op.apply(x, kernel=kernel, stride=stride, padding=padding)
+
+
+def max_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
+               padding: int | tuple = 0) -> Tensor:
+    """The maximum of each kernel_size window of x (N, C, H, W), stride defaulting to the kernel.
+    The gradient goes to the first maximum of a window (row-major), as in PyTorch."""
+    return _pool(MaxPool2d, x, kernel_size, stride, padding, "max_pool2d")
+
+
+def avg_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
+               padding: int | tuple = 0) -> Tensor:
+    """The mean of each kernel_size window of x (N, C, H, W), stride defaulting to the kernel."""
+    return _pool(AvgPool2d, x, kernel_size, stride, padding, "avg_pool2d")
+
+
+def _dropout_mask(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
+    """1/(1-p) with probability 1-p, else 0, from the library's generator (see manual_seed)."""
+    if p == 1:
+        return np.zeros(shape, dtype)
+    keep = engine._generator.random(shape) >= p
+    return keep.astype(dtype) / dtype.type(1 - p)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p), so
+    the expected value is unchanged and eval mode (training=False) is the identity."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return x
+    mask = _call(_dropout_mask, x.shape, float(p), x.dtype)  # recorded: a replay draws anew
+    return x * Tensor._make(mask, None)
