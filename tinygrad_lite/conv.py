@@ -64,7 +64,7 @@ class Conv2d(Function):
         win = _windows(_pad(x, padding), (kh, kw), stride)
         cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
         g2 = g.reshape(n, o, ho * wo)
-        gw = np.einsum("nol,nkl->ok", g2, cols, optimize=True).reshape(w.shape)
+        gw = (g2 @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
         parts = (w.reshape(o, -1).T @ g2).reshape(n, c, kh, kw, ho, wo)
         gx = _fold(parts, x.shape, stride, padding)
         return (gx, gw) if b is None else (gx, gw, g.sum(axis=(0, 2, 3)))
