@@ -90,7 +90,12 @@ def test_max_pool_ties_go_to_the_first_maximum():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: F.conv2d(Tensor(np.ones((1, 4, 4))), Tensor(np.ones((1, 1, 2, 2)))), "4-D"),
+    (lambda: F.conv2d(Tensor(np.ones((4, 4))), Tensor(np.ones((1, 1, 2, 2)))), "4-D"),
+    (lambda: F.conv2d(Tensor(np.ones((1, 1, 1, 4, 4))), Tensor(np.ones((1, 1, 2, 2)))), "4-D"),
+    (lambda: F.conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 2, 2))), stride=2,
+                      padding="same"), "stride 1"),
+    (lambda: F.conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 2, 2))),
+                      padding="full"), "padding must"),
     (lambda: F.conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 2, 2)))), "weight"),
     (lambda: F.conv2d(Tensor(np.ones((1, 3, 4, 4))), Tensor(np.ones((2, 1, 2, 2)))),
      "3 channels"),
@@ -231,6 +236,22 @@ def test_pools_match_torch(torch, case, kind, ties):
     assert_same(torch, [ours], [theirs], a, b, seed)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # PyTorch's note on even kernels
+@pytest.mark.parametrize("kernel", [(3, 3), (2, 4), (1, 2)])
+def test_named_padding_and_one_example_match_torch(torch, kernel):
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(2, 5, 6)), rng.normal(size=(3, 2) + kernel), rng.normal(size=3)]
+    for padding in ("same", "valid"):
+        ours, theirs = both(torch, arrays)
+        a = F.conv2d(*ours, padding=padding)
+        assert_same(torch, ours, theirs, a, torch.nn.functional.conv2d(*theirs, padding=padding))
+        assert padding == "valid" or a.shape == (3, 5, 6)
+    for pool in ("max_pool2d", "avg_pool2d"):
+        (ours,), (theirs,) = both(torch, arrays[:1])
+        assert_same(torch, [ours], [theirs], getattr(F, pool)(ours, kernel, 1),
+                    getattr(torch.nn.functional, pool)(theirs, kernel, 1))
+
+
 def test_conv_net_loads_a_torch_state_dict_and_matches_values_and_gradients(torch):
     tnn = torch.nn
     torch.manual_seed(0)
@@ -260,10 +281,13 @@ def test_conv_net_loads_a_torch_state_dict_and_matches_values_and_gradients(torc
         np.testing.assert_allclose(p.grad, q.grad.numpy(), rtol=1e-10, atol=1e-13, err_msg=name)
 
 
-def test_conv2d_module_matches_torch_in_float32(torch):
+def test_conv2d_state_dict_moves_both_ways_in_float32(torch):
+    source = nn.Conv2d(2, 3, 3)
     twin = torch.nn.Conv2d(2, 3, 3, padding=1)
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in source.state_dict().items()})
     m = nn.Conv2d(2, 3, 3, padding=1)
     m.load_state_dict(twin.state_dict())
+    np.testing.assert_array_equal(m.weight.data, source.weight.data)
     x = np.random.default_rng(0).normal(size=(2, 2, 5, 5)).astype(np.float32)
     out = m(Tensor(x))
     assert out.dtype == np.float32
@@ -282,7 +306,7 @@ def test_loss_modules_match_torch(torch, reduction):
         assert_same(torch, [a], [b], ours_cls(reduction=reduction)(a, target),
                     theirs_cls(reduction=reduction)(b, torch.tensor(target)))
     with pytest.raises(ValueError, match="reduction"):
-        nn.MSELoss("avg")(Tensor(y), y)
+        nn.MSELoss(reduction="avg")(Tensor(y), y)
 
 
 def test_dropout_matches_torch_statistics(torch):

@@ -12,10 +12,11 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "gradcheck",
            "numerical_grad", "GradcheckError", "functional", "nn", "optim", "save", "load",
            "CheckpointError", "capture", "CaptureError", "__version__",
-           "manual_seed", "cat", "stack", "where", "maximum", "minimum", "abs", "max", "min",
+           "manual_seed", "cat", "stack", "where", "maximum", "minimum",
            "flatten", "squeeze", "unsqueeze", "zeros", "ones", "full", "rand", "randn", "arange",
            "eye", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like"]
 
 # torch.abs(x), torch.max(x, 1), torch.flatten(x, 1)...: the Tensor methods, as functions
+# (abs, max and min stay out of __all__, so `import *` keeps Python's own)
 abs, max, min = Tensor.abs, Tensor.max, Tensor.min
 flatten, squeeze, unsqueeze = Tensor.flatten, Tensor.squeeze, Tensor.unsqueeze

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import tensor as engine
-from .tensor import Function, Tensor, _call
+from .tensor import Function, Tensor, _call, pad
 
 
 def _pad(x: np.ndarray, padding: tuple, value: float = 0.0) -> np.ndarray:
@@ -119,7 +119,8 @@ def _two(v: int | tuple, name: str, fn: str, least: int) -> tuple:
 
 def _check_input(x: Tensor, fn: str) -> None:
     if x.ndim != 4:
-        raise ValueError(f"{fn}: input must be 4-D (N, C, H, W), got shape {x.shape}")
+        raise ValueError(f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape "
+                         f"{x.shape}")
 
 
 def _check_window(x: Tensor, kernel: tuple, padding: tuple, fn: str) -> None:
@@ -130,11 +131,15 @@ def _check_window(x: Tensor, kernel: tuple, padding: tuple, fn: str) -> None:
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
-           padding: int | tuple = 0) -> Tensor:
+           padding: int | tuple | str = 0) -> Tensor:
     """2-D cross-correlation of x (N, C, H, W) with weight (O, C, kh, kw), plus bias (O,):
-    out (N, O, Ho, Wo), Ho = (H + 2 padding - kh) // stride + 1 (the same for Wo)."""
+    out (N, O, Ho, Wo), Ho = (H + 2 padding - kh) // stride + 1 (the same for Wo).
+    x may be one example (C, H, W); padding may be "valid" (none) or "same" (stride 1, output
+    of x's size; an odd extra row or column goes to the bottom or right, as in PyTorch)."""
     x = x if isinstance(x, Tensor) else Tensor(x)
-    stride, padding = _two(stride, "stride", "conv2d", 1), _two(padding, "padding", "conv2d", 0)
+    if x.ndim == 3:
+        return conv2d(x.unsqueeze(0), weight, bias, stride, padding).squeeze(0)
+    stride = _two(stride, "stride", "conv2d", 1)
     _check_input(x, "conv2d")
     if weight.ndim != 4:
         raise ValueError(f"conv2d: weight must be 4-D (out, in, kh, kw), got shape {weight.shape}")
@@ -143,14 +148,35 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
                          f"of shape {weight.shape} expects {weight.shape[1]}")
     if bias is not None and bias.shape != weight.shape[:1]:
         raise ValueError(f"conv2d: bias must have shape {weight.shape[:1]}, got {bias.shape}")
+    if isinstance(padding, str):
+        x, padding = _named_padding(x, weight.shape[2:], stride, padding)
+    padding = _two(padding, "padding", "conv2d", 0)
     _check_window(x, weight.shape[2:], padding, "conv2d")
     args = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d.apply(*args, stride=stride, padding=padding)
 
 
+def _named_padding(x: Tensor, kernel: tuple, stride: tuple, padding: str) -> tuple:
+    """x and the padding for padding="valid" or "same" (uneven "same" pads x with F.pad)."""
+    if padding == "valid":
+        return x, 0
+    if padding != "same":
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got "
+                         f"{padding!r}")
+    if stride != (1, 1):
+        raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride} for input "
+                         f"shape {x.shape}")
+    (top, left), (bottom, right) = [(k - 1) // 2 for k in kernel], [k // 2 for k in kernel]
+    if (top, left) == (bottom, right):
+        return x, (top, left)
+    return pad(x, (left, right, top, bottom)), 0
+
+
 def _pool(op: type, x: Tensor, kernel_size: int | tuple, stride: int | tuple | None,
           padding: int | tuple, fn: str) -> Tensor:
     x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim == 3:  # one example (C, H, W)
+        return _pool(op, x.unsqueeze(0), kernel_size, stride, padding, fn).squeeze(0)
     kernel = _two(kernel_size, "kernel_size", fn, 1)
     stride = kernel if stride is None else _two(stride, "stride", fn, 1)
     padding = _two(padding, "padding", fn, 0)
@@ -163,14 +189,16 @@ def _pool(op: type, x: Tensor, kernel_size: int | tuple, stride: int | tuple | N
 
 def max_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
                padding: int | tuple = 0) -> Tensor:
-    """The maximum of each kernel_size window of x (N, C, H, W), stride defaulting to the kernel.
+    """The maximum of each kernel_size window of x (N, C, H, W) or (C, H, W), stride defaulting
+    to the kernel.
     The gradient goes to the first maximum of a window (row-major), as in PyTorch."""
     return _pool(MaxPool2d, x, kernel_size, stride, padding, "max_pool2d")
 
 
 def avg_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
                padding: int | tuple = 0) -> Tensor:
-    """The mean of each kernel_size window of x (N, C, H, W), stride defaulting to the kernel."""
+    """The mean of each kernel_size window of x (N, C, H, W) or (C, H, W), stride defaulting to
+    the kernel."""
     return _pool(AvgPool2d, x, kernel_size, stride, padding, "avg_pool2d")
 
 

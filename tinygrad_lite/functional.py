@@ -65,7 +65,7 @@ def _reduce(loss: Tensor, reduction: str, fn: str) -> Tensor:
     raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def mse_loss(pred: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:
     """mean((pred - target)²) over all elements (PyTorch's MSELoss; reduction "sum", "none")."""
     target = _pair(pred, target, "mse_loss")
     if reduction == "mean":
@@ -93,7 +93,7 @@ def binary_cross_entropy(pred: Tensor, target: Any) -> Tensor:
     return BinaryCrossEntropy.apply(pred, _pair(pred, target, "binary_cross_entropy"))
 
 
-def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
+def cross_entropy(logits: Tensor, labels: Any, *, reduction: str = "mean") -> Tensor:
     """-log softmax(logits)[label] for logits (N, C) and int labels (N,), averaged over rows
     (reduction "sum" adds them, "none" keeps one per row): nll_loss of log_softmax."""
     if logits.ndim != 2:
@@ -101,7 +101,7 @@ def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tenso
     return _nll(logits.log_softmax(axis=1), labels, reduction, "cross_entropy")
 
 
-def nll_loss(log_probs: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
+def nll_loss(log_probs: Tensor, labels: Any, *, reduction: str = "mean") -> Tensor:
     """-log_probs[row, label] for log_probs (N, C) and int labels (N,), averaged over rows."""
     return _nll(log_probs, labels, reduction, "nll_loss")
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import functional as F
 from . import tensor as engine
+from .conv import _two
 from .tensor import Tensor, _call, _zero_grads
 
 
@@ -182,12 +183,12 @@ class Conv2d(Module):
     (PyTorch's default init)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
-                 stride: int | tuple = 1, padding: int | tuple = 0, bias: bool = True,
+                 stride: int | tuple = 1, padding: int | tuple | str = 0, bias: bool = True,
                  dtype: Any = np.float32, rng: np.random.Generator | int | None = None) -> None:
-        kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-        if min(in_channels, out_channels, kh, kw) < 1:
-            raise ValueError(f"Conv2d: channels and kernel_size must be positive, got "
-                             f"{in_channels}, {out_channels}, {kernel_size}")
+        kh, kw = _two(kernel_size, "kernel_size", "Conv2d", 1)
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(f"Conv2d: channels must be positive, got {in_channels}, "
+                             f"{out_channels}")
         rng = _rng(rng)
         k = 1 / np.sqrt(in_channels * kh * kw)
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -280,22 +281,22 @@ class Identity(Module):
 class MSELoss(Module):
     """F.mse_loss(pred, target, reduction)."""
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, *, reduction: str = "mean") -> None:
         self.reduction = reduction
 
     def forward(self, pred: Tensor, target: Any) -> Tensor:
-        return F.mse_loss(pred, target, self.reduction)
+        return F.mse_loss(pred, target, reduction=self.reduction)
 
 
 class CrossEntropyLoss(MSELoss):
     """F.cross_entropy(logits, labels, reduction)."""
 
     def forward(self, logits: Tensor, labels: Any) -> Tensor:
-        return F.cross_entropy(logits, labels, self.reduction)
+        return F.cross_entropy(logits, labels, reduction=self.reduction)
 
 
 class NLLLoss(MSELoss):
     """F.nll_loss(log_probs, labels, reduction)."""
 
     def forward(self, log_probs: Tensor, labels: Any) -> Tensor:
-        return F.nll_loss(log_probs, labels, self.reduction)
+        return F.nll_loss(log_probs, labels, reduction=self.reduction)

@@ -797,7 +797,7 @@ class Max(Function):
         if axis is not None and not keepdims:
             g, out = np.expand_dims(g, axis), np.expand_dims(out, axis)
         hits = x == out
-        return (hits * (g / hits.sum(axis=axis, keepdims=True)),)
+        return (hits * (g / hits.sum(axis=axis, keepdims=True, dtype=g.dtype)),)
 
 
 class Gather(Function):
