@@ -2,9 +2,9 @@
 
 Each op sees its input through windows: a strided view of shape (N, C, Ho, Wo, kh, kw) whose
 [n, c, i, j] entry is the kh x kw patch under output pixel (i, j), made without copying.
-Forward is then one matrix product (conv) or one reduction (pools) over those windows; backward
-adds each kernel offset's share of the gradient back into the input, one strided add per offset
-(kh * kw adds, no Python loop over pixels).
+Forward is then one matrix product (conv), or one elementwise max or add per kernel offset
+(pools); backward adds each kernel offset's share of the gradient back into the input, one
+strided add per offset (kh * kw adds, no Python loop over pixels).
 """
 from __future__ import annotations
 
@@ -70,22 +70,36 @@ class Conv2d(Function):
         return (gx, gw) if b is None else (gx, gw, g.sum(axis=(0, 2, 3)))
 
 
+def _across(win: np.ndarray, op: np.ufunc) -> np.ndarray:
+    """op folded over each window's pixels, one strided op per kernel offset (numpy's own
+    reductions over the small strided window axes are many times slower)."""
+    out = win[..., 0, 0].copy()
+    for i, j in np.ndindex(*win.shape[4:]):
+        if i or j:
+            op(out, win[..., i, j], out=out)
+    return out
+
+
 class MaxPool2d(Function):
     """out = max of each window (padding counts as -inf);
     dx = g routed to the window's first maximum in row-major order (PyTorch's rule for ties)"""
 
     @staticmethod
     def forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
-        return _windows(_pad(x, padding, -np.inf), kernel, stride).max(axis=(4, 5))
+        return _across(_windows(_pad(x, padding, -np.inf), kernel, stride), np.maximum)
 
     @staticmethod
     def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, kernel: tuple, stride: tuple,
                  padding: tuple) -> tuple:
         win = _windows(_pad(x, padding, -np.inf), kernel, stride)
         n, c, ho, wo, kh, kw = win.shape
-        first = win.reshape(n, c, ho, wo, kh * kw).argmax(axis=4)  # argmax: the first maximum
-        hits = first[..., None] == np.arange(kh * kw)
-        parts = (hits * g[..., None]).transpose(0, 1, 4, 2, 3).reshape(n, c, kh, kw, ho, wo)
+        parts = np.empty((n, c, kh, kw, ho, wo), g.dtype)
+        free = np.ones(out.shape, bool)  # windows whose first maximum is still to be met
+        for i, j in np.ndindex(kh, kw):
+            v = win[..., i, j]
+            hit = free & ((v == out) | (v != v))  # the maximum, or the NaN that made it NaN
+            free &= ~hit
+            np.multiply(g, hit, out=parts[:, :, i, j])
         return (_fold(parts, x.shape, stride, padding),)
 
 
@@ -95,7 +109,7 @@ class AvgPool2d(Function):
 
     @staticmethod
     def forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
-        return _windows(_pad(x, padding), kernel, stride).mean(axis=(4, 5))
+        return _across(_windows(_pad(x, padding), kernel, stride), np.add) / (kernel[0] * kernel[1])
 
     @staticmethod
     def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, kernel: tuple, stride: tuple,

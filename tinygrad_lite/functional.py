@@ -1,4 +1,5 @@
-"""Losses and activations as functions (import tinygrad_lite.functional as F), PyTorch's names.
+"""Losses and activations as functions (import tinygrad_lite.functional as F), PyTorch's names;
+conv2d, the pools and dropout come from tinygrad_lite.conv, pad from the engine.
 
 Most are compositions of the engine's ops, with no backward of their own. Two costs are single
 ops: the squared error (the seed's cost, the hot path of training) and binary cross-entropy
