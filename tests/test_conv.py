@@ -87,6 +87,11 @@ def test_max_pool_ties_go_to_the_first_maximum():
     x = leaf([[[[0.0, 5.0], [5.0, 5.0]]]])
     F.max_pool2d(x, 2).sum().backward()
     np.testing.assert_array_equal(x.grad[0, 0], [[0, 1], [0, 0]])
+    x = leaf([[[[1.0, np.nan, 0.0, 2.0], [np.nan, 0.0, 2.0, 1.0]]]])  # NaN wins, first NaN
+    out = F.max_pool2d(x, 2)
+    out.sum().backward()
+    np.testing.assert_array_equal(out.data[0, 0], [[np.nan, 2]])
+    np.testing.assert_array_equal(x.grad[0, 0], [[0, 1, 0, 1], [0, 0, 0, 0]])
 
 
 @pytest.mark.parametrize("call, message", [

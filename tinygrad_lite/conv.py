@@ -36,9 +36,14 @@ def _fold(parts: np.ndarray, x_shape: tuple, stride: tuple, padding: tuple) -> n
     n, c, kh, kw, ho, wo = parts.shape
     (sh, sw), (ph, pw) = stride, padding
     gx = np.zeros((n, c, x_shape[2] + 2 * ph, x_shape[3] + 2 * pw), parts.dtype)
+    overlap = sh < kh or sw < kw  # else each pixel is in one window at most: assign, not add
     for i in range(kh):
         for j in range(kw):
-            gx[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += parts[:, :, i, j]
+            pixels = gx[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
+            if overlap:
+                pixels += parts[:, :, i, j]
+            else:
+                pixels[...] = parts[:, :, i, j]
     return gx[:, :, ph:ph + x_shape[2], pw:pw + x_shape[3]]
 
 
@@ -81,7 +86,7 @@ def _across(win: np.ndarray, op: np.ufunc) -> np.ndarray:
 
 
 class MaxPool2d(Function):
-    """out = max of each window (padding counts as -inf);
+    """out = max of each window (padding counts as -inf; NaN if the window holds one);
     dx = g routed to the window's first maximum in row-major order (PyTorch's rule for ties)"""
 
     @staticmethod
@@ -95,10 +100,14 @@ class MaxPool2d(Function):
         n, c, ho, wo, kh, kw = win.shape
         parts = np.empty((n, c, kh, kw, ho, wo), g.dtype)
         free = np.ones(out.shape, bool)  # windows whose first maximum is still to be met
+        nan = np.isnan(out) if np.isnan(out).any() else None  # NaN windows: to the first NaN
         for i, j in np.ndindex(kh, kw):
             v = win[..., i, j]
-            hit = free & ((v == out) | (v != v))  # the maximum, or the NaN that made it NaN
-            free &= ~hit
+            hit = v == out
+            if nan is not None:
+                hit |= nan & np.isnan(v)
+            hit &= free
+            free ^= hit
             np.multiply(g, hit, out=parts[:, :, i, j])
         return (_fold(parts, x.shape, stride, padding),)
 
