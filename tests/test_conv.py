@@ -320,3 +320,39 @@ def test_dropout_matches_torch_statistics(torch):
     theirs = torch.nn.functional.dropout(torch.tensor(x), 0.25).numpy()
     ours = F.dropout(Tensor(x), 0.25).data
     assert set(np.unique(ours)) == set(np.unique(theirs))
+
+
+def test_captured_conv_net_training_is_bit_identical_to_eager():
+    """Conv, pools and dropout are pure kernels: a captured step replays the eager loop exactly
+    (dropout's masks drawn from the same seeded generator in the same order)."""
+    from tinygrad_lite import optim
+
+    def make():
+        model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(3, 4, 2, stride=2, rng=1), nn.AvgPool2d(2, 1),
+                              nn.Flatten(), nn.Dropout(0.3), nn.Linear(4, 3, rng=2))
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, labels):
+            loss = F.cross_entropy(model(x), labels)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        return model, step
+
+    rng = np.random.default_rng(0)
+    X, L = rng.normal(size=(24, 1, 8, 8)).astype(np.float32), rng.integers(0, 3, 24)
+    (eager_model, eager_step), (fast_model, fast_step) = make(), make()
+    fast = tl.capture(fast_step)
+    losses = []
+    for run in ("eager", "fast"):
+        tl.manual_seed(7)
+        for k in range(0, 24, 6):
+            if run == "eager":
+                losses.append(eager_step(Tensor(X[k:k + 6]), Tensor(L[k:k + 6])).item())
+            else:
+                assert fast(X[k:k + 6], L[k:k + 6]).item() == losses[k // 6]
+    assert "dropout_mask" in fast.source and "Conv2d_backward" in fast.source
+    for p, q in zip(eager_model.parameters(), fast_model.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
