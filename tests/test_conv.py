@@ -356,3 +356,14 @@ def test_captured_conv_net_training_is_bit_identical_to_eager():
     assert "dropout_mask" in fast.source and "Conv2d_backward" in fast.source
     for p, q in zip(eager_model.parameters(), fast_model.parameters()):
         np.testing.assert_array_equal(p.data, q.data)
+
+
+@pytest.mark.filterwarnings("ignore:Implicit dimension choice")
+@pytest.mark.parametrize("shape", [(5,), (2, 5), (2, 3, 4), (2, 3, 2, 2)])
+def test_softmax_modules_match_torch_with_and_without_dim(torch, shape):
+    x = np.random.default_rng(0).normal(size=shape)
+    tnn = torch.nn
+    for ours, theirs in [(nn.Softmax(), tnn.Softmax()), (nn.LogSoftmax(), tnn.LogSoftmax()),
+                         (nn.Softmax(-1), tnn.Softmax(-1)), (nn.LogSoftmax(0), tnn.LogSoftmax(0))]:
+        (a,), (b,) = both(torch, [x])
+        assert_same(torch, [a], [b], ours(a), theirs(b))
