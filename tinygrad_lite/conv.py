@@ -48,8 +48,9 @@ def _fold(parts: np.ndarray, x_shape: tuple, stride: tuple, padding: tuple) -> n
 
 
 class Conv2d(Function):
-    """out[n, o] = b[o] + Σ_c,i,j w[o, c, i, j] x[n, c, s·y + i, s·x + j]  (cross-correlation);
-    dx = g folded back through the windows by w,  dw = Σ_n g ⋆ x,  db = Σ_n,y,x g"""
+    """out[n,o,p,q] = b[o] + Σ_c,i,j w[o,c,i,j] x[n,c,s·p+i,s·q+j]  (x padded; cross-correlation);
+    dx[n,c,s·p+i,s·q+j] += Σ_o g[n,o,p,q] w[o,c,i,j],  dw[o,c,i,j] = Σ_n,p,q g[n,o,p,q]
+    x[n,c,s·p+i,s·q+j],  db[o] = Σ_n,p,q g[n,o,p,q]"""
 
     @staticmethod
     def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: tuple,
