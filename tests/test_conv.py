@@ -367,3 +367,22 @@ def test_softmax_modules_match_torch_with_and_without_dim(torch, shape):
                          (nn.Softmax(-1), tnn.Softmax(-1)), (nn.LogSoftmax(0), tnn.LogSoftmax(0))]:
         (a,), (b,) = both(torch, [x])
         assert_same(torch, [a], [b], ours(a), theirs(b))
+
+
+@pytest.mark.parametrize("op", ["conv2d", "max_pool2d", "avg_pool2d"])
+def test_float32_keeps_its_dtype_and_matches_torch(torch, op):
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(2, 3, 7, 6)).astype(np.float32)]
+    arrays += [rng.normal(size=(4, 3, 3, 2)).astype(np.float32)] if op == "conv2d" else []
+    ours = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    args = dict(stride=2, padding=1) if op == "conv2d" else dict(kernel_size=3, stride=2,
+                                                                    padding=1)
+    a, b = getattr(F, op)(*ours, **args), getattr(torch.nn.functional, op)(*theirs, **args)
+    assert a.dtype == np.float32
+    np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-5, atol=1e-5)
+    a.sum().backward()
+    b.sum().backward()
+    for x, y in zip(ours, theirs):
+        assert x.grad.dtype == np.float32
+        np.testing.assert_allclose(x.grad, y.grad.numpy(), rtol=1e-5, atol=1e-5)

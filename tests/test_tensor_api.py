@@ -261,3 +261,20 @@ def test_factory_dtypes_match_torch(torch):
     for ours, theirs in pairs:
         assert ours.dtype == theirs.numpy().dtype
         np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_float32_keeps_its_dtype_and_matches_torch(torch, name):
+    shapes, fn = CASES[name]
+    rng = np.random.default_rng(len(name))
+    arrays = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    ours = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    a, b = fn(tl, *ours), fn(torch, *theirs)
+    assert a.dtype == np.float32
+    np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    a.sum().backward()
+    b.sum().backward()
+    for x, y in zip(ours, theirs):
+        assert x.grad.dtype == np.float32
+        np.testing.assert_allclose(x.grad, y.grad.numpy(), rtol=1e-5, atol=1e-6)
