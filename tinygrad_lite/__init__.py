@@ -1,5 +1,8 @@
 """tinygrad_lite: a small reverse-mode autodiff library on numpy, for learning how nets learn."""
 from .tensor import Function, Tensor, is_grad_enabled, no_grad
+from .tensor import (arange, cat, eye, full, full_like, manual_seed, maximum, minimum, ones,
+                     ones_like, rand, rand_like, randn, randn_like, stack, where, zeros,
+                     zeros_like)
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from . import functional, nn, optim
 from .serialization import CheckpointError, load, save
@@ -8,4 +11,12 @@ from .capture import CaptureError, capture
 __version__ = "0.1.0"
 __all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "gradcheck",
            "numerical_grad", "GradcheckError", "functional", "nn", "optim", "save", "load",
-           "CheckpointError", "capture", "CaptureError", "__version__"]
+           "CheckpointError", "capture", "CaptureError", "__version__",
+           "manual_seed", "cat", "stack", "where", "maximum", "minimum",
+           "flatten", "squeeze", "unsqueeze", "zeros", "ones", "full", "rand", "randn", "arange",
+           "eye", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like"]
+
+# torch.abs(x), torch.max(x, 1), torch.flatten(x, 1)...: the Tensor methods, as functions
+# (abs, max and min stay out of __all__, so `import *` keeps Python's own)
+abs, max, min = Tensor.abs, Tensor.max, Tensor.min
+flatten, squeeze, unsqueeze = Tensor.flatten, Tensor.squeeze, Tensor.unsqueeze

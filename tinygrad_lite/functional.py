@@ -1,4 +1,5 @@
-"""Losses and activations as functions (import tinygrad_lite.functional as F), PyTorch's names.
+"""Losses and activations as functions (import tinygrad_lite.functional as F), PyTorch's names;
+conv2d, the pools and dropout come from tinygrad_lite.conv, pad from the engine.
 
 Most are compositions of the engine's ops, with no backward of their own. Two costs are single
 ops: the squared error (the seed's cost, the hot path of training) and binary cross-entropy
@@ -10,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Affine, BinaryCrossEntropy, SquaredError, Tensor, _kernel
+from .conv import avg_pool2d, conv2d, dropout, max_pool2d  # noqa: F401 (re-exported)
+from .tensor import Affine, BinaryCrossEntropy, SquaredError, Tensor, _kernel, pad  # noqa: F401
 
 
 def _tensor(x: Any) -> Tensor:
@@ -62,10 +64,24 @@ def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     return _tensor(x).log_softmax(axis, dim=dim)
 
 
-def mse_loss(pred: Tensor, target: Any) -> Tensor:
-    """mean((pred - target)²) over all elements (PyTorch's MSELoss, reduction='mean')."""
+def _reduce(loss: Tensor, reduction: str, fn: str) -> Tensor:
+    """PyTorch's reduction= of per-element losses: "mean", "sum" or "none"."""
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def mse_loss(pred: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:
+    """mean((pred - target)²) over all elements (PyTorch's MSELoss; reduction "sum", "none")."""
     pred = _tensor(pred)
-    return _squared_error(pred, _pair(pred, target, "mse_loss"), 1 / max(pred.numel(), 1))
+    target = _pair(pred, target, "mse_loss")
+    if reduction == "mean":
+        return _squared_error(pred, target, 1 / max(pred.numel(), 1))
+    return _reduce((pred - target) ** 2, reduction, "mse_loss")
 
 
 def quadratic_cost(pred: Tensor, target: Any) -> Tensor:
@@ -90,18 +106,29 @@ def binary_cross_entropy(pred: Tensor, target: Any) -> Tensor:
     return BinaryCrossEntropy.apply(pred, _pair(pred, target, "binary_cross_entropy"))
 
 
-def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
-    """mean over rows of -log softmax(logits)[label], for logits (N, C) and int labels (N,)."""
+def cross_entropy(logits: Tensor, labels: Any, *, reduction: str = "mean") -> Tensor:
+    """-log softmax(logits)[label] for logits (N, C) and int labels (N,), averaged over rows
+    (reduction "sum" adds them, "none" keeps one per row): nll_loss of log_softmax."""
     logits = _tensor(logits)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
+    return _nll(logits.log_softmax(axis=1), labels, reduction, "cross_entropy")
+
+
+def nll_loss(log_probs: Tensor, labels: Any, *, reduction: str = "mean") -> Tensor:
+    """-log_probs[row, label] for log_probs (N, C) and int labels (N,), averaged over rows."""
+    return _nll(_tensor(log_probs), labels, reduction, "nll_loss")
+
+
+def _nll(log_probs: Tensor, labels: Any, reduction: str, fn: str) -> Tensor:
     labels = labels._data if isinstance(labels, Tensor) else np.asarray(labels)
-    if labels.dtype.kind not in "iu" or labels.shape != logits.shape[:1]:
-        raise ValueError(f"cross_entropy: labels must be integers of shape {logits.shape[:1]}, "
+    if log_probs.ndim != 2:
+        raise ValueError(f"{fn}: input must be (N, C), got shape {log_probs.shape}")
+    if labels.dtype.kind not in "iu" or labels.shape != log_probs.shape[:1]:
+        raise ValueError(f"{fn}: labels must be integers of shape {log_probs.shape[:1]}, "
                          f"got {labels.dtype} of shape {labels.shape}")
-    _kernel(class_labels, labels, logits.shape[1], "cross_entropy")  # capture replays the check
-    picked = logits.log_softmax(axis=1)[np.arange(len(labels)), labels]
-    return -picked.mean()
+    _kernel(class_labels, labels, log_probs.shape[1], fn)  # a kernel: capture replays the check
+    return _reduce(-log_probs[np.arange(len(labels)), labels], reduction, fn)
 
 
 def one_hot(labels: Any, num_classes: int = 10, dtype: Any = np.float32) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""Layer modules, shaped like torch.nn: Module, Linear, Sigmoid, ReLU, Tanh, Sequential,
-ModuleList."""
+"""Layer modules, shaped like torch.nn: Module, Linear, Conv2d, pools, activations, Dropout,
+Sequential, ModuleList, and the losses as modules."""
 from __future__ import annotations
 
 import os
@@ -9,12 +9,17 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from . import functional as F
+from . import tensor as engine
+from .conv import _two
 from .tensor import Tensor, _kernel, _mark_changed, _zero_grads
 
 
 class Module:
     """A piece of a network. Parameters are the attributes that are Tensors requiring grad, and
-    those of child modules, in the order they were assigned; `forward` says what it computes."""
+    those of child modules, in the order they were assigned; `forward` says what it computes.
+    `training` is True until eval() (Dropout acts only in training mode)."""
+
+    training = True
 
     def forward(self, *args: Any) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -48,6 +53,17 @@ class Module:
         """Each parameter once, even if shared by several layers (an optimizer updates it once)."""
         unique = {id(p): p for _, p in self.named_parameters()}
         return list(unique.values())
+
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode (or eval mode, mode=False) on this module and all its children."""
+        self.training = bool(mode)
+        for _, m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Eval mode: the same as train(False)."""
+        return self.train(False)
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to None (PyTorch's default, set_to_none=True)."""
@@ -127,12 +143,18 @@ def _check_memory(layer: str, count: int) -> None:
                           f"machine's {ram / 2**30:,.1f} GiB of RAM")
 
 
+def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """The generator for an init: the library's (manual_seed) by default, else from rng."""
+    return engine._generator if rng is None else np.random.default_rng(rng)
+
+
 class Linear(Module):
     """y = x @ Wᵀ + b, with W of shape (out_features, in_features) and b of shape (out_features,).
 
     init: "standard", the seed's N(0, 1) for weights and biases; "scaled", N(0, 1/in_features)
     weights (Nielsen's improved init) and N(0, 1) biases; "default", PyTorch's
-    U(-1/√in, 1/√in) for both. `rng` is a numpy Generator or an int seed, for reproducible runs.
+    U(-1/√in, 1/√in) for both. `rng` is a numpy Generator or an int seed, for reproducible runs;
+    by default the library's generator (see tinygrad_lite.manual_seed).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
@@ -154,7 +176,7 @@ class Linear(Module):
             raise TypeError(f"Linear: dtype must be a float dtype, got {dtype}")
         _check_memory(f"Linear({in_features}, {out_features})", in_features * out_features)
         try:
-            rng = np.random.default_rng(rng)
+            rng = _rng(rng)
         except (TypeError, ValueError) as e:
             raise ValueError(f"Linear: rng must be a numpy Generator or a seed >= 0, got "
                              f"{rng!r} ({e})") from None
@@ -248,3 +270,128 @@ class ModuleList(Module):
 
     def __getitem__(self, i: int) -> Module:
         return list(self)[i]
+
+
+class Conv2d(Module):
+    """out = conv2d(x, weight, bias, stride, padding) with weight (out_channels, in_channels,
+    kh, kw) and bias (out_channels,), both U(-1/√fan_in, 1/√fan_in), fan_in = in_channels kh kw
+    (PyTorch's default init)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
+                 stride: int | tuple = 1, padding: int | tuple | str = 0, bias: bool = True,
+                 dtype: Any = np.float32, rng: np.random.Generator | int | None = None) -> None:
+        kh, kw = _two(kernel_size, "kernel_size", "Conv2d", 1)
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(f"Conv2d: channels must be positive, got {in_channels}, "
+                             f"{out_channels}")
+        rng = _rng(rng)
+        k = 1 / np.sqrt(in_channels * kh * kw)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = (kh, kw), stride, padding
+        w = rng.uniform(-k, k, (out_channels, in_channels, kh, kw))
+        self.weight = Tensor(w, requires_grad=True, dtype=dtype)
+        self.bias = (Tensor(rng.uniform(-k, k, out_channels), requires_grad=True, dtype=dtype)
+                     if bias else None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}")
+
+
+class MaxPool2d(Module):
+    """The maximum of each window (F.max_pool2d); stride defaults to kernel_size."""
+
+    def __init__(self, kernel_size: int | tuple, stride: int | tuple | None = None,
+                 padding: int | tuple = 0) -> None:
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(MaxPool2d):
+    """The mean of each window (F.avg_pool2d); stride defaults to kernel_size."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class Flatten(Module):
+    """x.flatten(start_dim, end_dim): by default each example (axis 0) to one row."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.flatten(self.start_dim, self.end_dim)
+
+
+class Dropout(Module):
+    """F.dropout(x, p) in training mode; the identity after eval()."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+def _softmax_dim(dim: int | None, x: Tensor) -> int:
+    """PyTorch's choice when dim is not given: 0 for 0-, 1- and 3-D inputs, else 1."""
+    return dim if dim is not None else 0 if x.ndim in (0, 1, 3) else 1
+
+
+class Softmax(Module):
+    def __init__(self, dim: int | None = None) -> None:
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.softmax(dim=_softmax_dim(self.dim, x))
+
+
+class LogSoftmax(Softmax):
+    def forward(self, x: Tensor) -> Tensor:
+        return x.log_softmax(dim=_softmax_dim(self.dim, x))
+
+
+class Identity(Module):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # PyTorch's Identity accepts and ignores any arguments
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+class MSELoss(Module):
+    """F.mse_loss(pred, target, reduction)."""
+
+    def __init__(self, *, reduction: str = "mean") -> None:
+        self.reduction = reduction
+
+    def forward(self, pred: Tensor, target: Any) -> Tensor:
+        return F.mse_loss(pred, target, reduction=self.reduction)
+
+
+class CrossEntropyLoss(MSELoss):
+    """F.cross_entropy(logits, labels, reduction)."""
+
+    def forward(self, logits: Tensor, labels: Any) -> Tensor:
+        return F.cross_entropy(logits, labels, reduction=self.reduction)
+
+
+class NLLLoss(MSELoss):
+    """F.nll_loss(log_probs, labels, reduction)."""
+
+    def forward(self, log_probs: Tensor, labels: Any) -> Tensor:
+        return F.nll_loss(log_probs, labels, reduction=self.reduction)

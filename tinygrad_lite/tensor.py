@@ -18,7 +18,7 @@ import inspect
 import itertools
 import math
 import operator
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -858,3 +858,362 @@ class Tensor:
                 if pg.shape != d.shape or pg.dtype != d.dtype:
                     pg = _kernel(_unbroadcast, pg, d.shape, d.dtype)
                 grads[p] = _kernel(np.add, grads[p], pg) if p in grads else pg
+
+    # --- the network author's API: max/min, selection, joining and shape ops ------------------
+    # (their ops and the factories are at the end of this module)
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool = False) -> Any:
+        """The largest value. x.max(): over all elements; x.max(axis=a, keepdims=k): numpy's
+        values along an axis; x.max(d) or x.max(dim=d, keepdim=k): PyTorch's (values, indices)
+        pair. x.max(other_tensor) is x.maximum(other_tensor), as in PyTorch.
+
+        Gradient on ties, as PyTorch's: a reduction without dim shares it evenly among the tied
+        maxima; with dim it goes to the returned index, the first maximum along dim.
+        """
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return Max.apply(self, axis=axis, keepdims=bool(keepdims or keepdim))
+        if axis is not None:
+            raise ValueError("max: give dim (PyTorch's, for values and indices) or axis, not both")
+        dim = _dim(dim, self.ndim, "max")
+        index = Tensor._make(_kernel(_argmax, self._data, dim), None)  # the first maximum
+        values = self.gather(dim, index)
+        if not keepdim:
+            values, index = values.squeeze(dim), index.squeeze(dim)
+        return ValuesIndices(values, index)
+
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool = False) -> Any:
+        """The smallest value, as -(-x).max(...): the same spellings and tie rules as max."""
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        out = (-self).max(dim, keepdim, axis=axis, keepdims=keepdims)
+        return -out if isinstance(out, Tensor) else ValuesIndices(-out.values, out.indices)
+
+    def maximum(self, other: Any) -> "Tensor":
+        return Maximum.apply(self, self._other(other))
+
+    def minimum(self, other: Any) -> "Tensor":
+        """min(a, b) elementwise, as -max(-a, -b)."""
+        return -Maximum.apply(-self, -self._other(other))
+
+    def abs(self) -> "Tensor": return Abs.apply(self)
+    def __abs__(self) -> "Tensor": return Abs.apply(self)
+
+    def where(self, condition: Any, other: Any) -> "Tensor":
+        """self where condition is true, else other (PyTorch's x.where(cond, y))."""
+        return where(condition, self, other)
+
+    def gather(self, dim: int, index: Any) -> "Tensor":
+        """out[i][j][k] = self[i][index[i][j][k]][k] for dim=1 (likewise for any dim)."""
+        index = index if isinstance(index, Tensor) else Tensor(np.asarray(index))
+        if index.dtype.kind not in "iu" or index.ndim != self.ndim:
+            raise ValueError(f"gather: index must be integers with {self.ndim} dimensions like "
+                             f"the input {self.shape}, got {index.dtype} of shape {index.shape}")
+        return Gather.apply(self, index, dim=_dim(dim, self.ndim, "gather"))
+
+    def squeeze(self, dim: int | tuple | None = None) -> "Tensor":
+        """Drop axes of size 1: all of them, or those in dim that have size 1 (PyTorch's)."""
+        dims = range(self.ndim) if dim is None else [
+            _dim(d, self.ndim, "squeeze") for d in (dim if isinstance(dim, tuple) else (dim,))]
+        drop = {d for d in dims if self.shape[d] == 1}
+        return self.reshape(tuple(n for d, n in enumerate(self.shape) if d not in drop))
+
+    def unsqueeze(self, dim: int) -> "Tensor":
+        """Insert an axis of size 1 at dim (in -ndim-1 .. ndim)."""
+        dim = _dim(dim, self.ndim + 1, "unsqueeze")
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """Merge the axes start_dim..end_dim (inclusive) into one."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = _dim(start_dim, self.ndim, "flatten"), _dim(end_dim, self.ndim, "flatten")
+        if s > e:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(self.shape[:s] + (-1,) + self.shape[e + 1:])
+
+    def view(self, *shape: Any) -> "Tensor":
+        """The same as reshape (numpy arrays need no contiguity)."""
+        return self.reshape(*shape)
+
+    def expand(self, *sizes: Any) -> "Tensor":
+        """A broadcast view to sizes; -1 keeps an axis' size; new axes go in front."""
+        sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) \
+            else sizes
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand: {len(sizes)} sizes for a tensor of shape {self.shape}")
+        shape = tuple(self.shape[i - lead] if s == -1 and i >= lead else int(s)
+                      for i, s in enumerate(sizes))
+        return Expand.apply(self, shape=shape)
+
+
+# ----------------------------------------------------------------------------------------------
+# The network author's ops: the primitives behind the methods above, then module-level
+# functions and factories (exported by the package as PyTorch's torch.cat, torch.zeros...).
+
+
+class ValuesIndices(NamedTuple):
+    """What max(dim=...) and min(dim=...) return, like PyTorch's (values, indices)."""
+    values: Tensor
+    indices: Tensor
+
+
+def _dim(dim: int, ndim: int, fn: str) -> int:
+    """dim in -ndim..ndim-1 as 0..ndim-1 (a 0-d tensor takes -1 and 0)."""
+    n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
+        raise ValueError(f"{fn}: dim must be an int in [{-n}, {n - 1}], got {dim!r}")
+    return int(dim) % n
+
+
+def _argmax(x: np.ndarray, dim: int) -> np.ndarray:
+    """The index of the first maximum along dim, keeping dim (a kernel, so capture records it)."""
+    return np.expand_dims(x.argmax(axis=dim), dim)
+
+
+class Max(Function):
+    """max of x over axis (all axes by default);
+    dx = g at the maxima, shared evenly among ties (PyTorch's rule for max() and amax)"""
+
+    @staticmethod
+    def forward(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+        return x.max(axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, axis: Any,
+                 keepdims: bool) -> tuple:
+        if axis is not None and not keepdims:
+            g, out = np.expand_dims(g, axis), np.expand_dims(out, axis)
+        hits = x == out
+        return (hits * (g / hits.sum(axis=axis, keepdims=True, dtype=g.dtype)),)
+
+
+class Gather(Function):
+    """x's values at index along dim (torch.gather);  dx = g added into zeros at index"""
+
+    @staticmethod
+    def _where(index: np.ndarray, dim: int) -> tuple:
+        where = list(np.indices(index.shape, sparse=True))
+        where[dim] = index
+        return tuple(where)
+
+    @staticmethod
+    def forward(x: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
+        return x[Gather._where(index, dim)]
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, index: np.ndarray,
+                 dim: int) -> tuple:
+        dx = np.zeros(x.shape, g.dtype)
+        np.add.at(dx, Gather._where(index, dim), g)
+        return dx, None
+
+
+class Maximum(Function):
+    """max(a, b) elementwise (NaN if either is);
+    da = g where a > b, g/2 where a = b (PyTorch's even split on ties);  db likewise"""
+    forward = staticmethod(lambda a, b: np.maximum(a, b))
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple:
+        tie, half = a == b, g * 0.5
+        return (np.where(tie, half, np.where(a < b, 0, g)),
+                np.where(tie, half, np.where(a > b, 0, g)))
+
+
+class Abs(Function):
+    """|x|;  dx = g sign(x) (0 at 0, as PyTorch)"""
+    forward = staticmethod(lambda x: np.abs(x))
+    backward = staticmethod(lambda g, out, x: (g * np.sign(x),))
+
+
+class Where(Function):
+    """a where cond, else b;  da = g where cond (0 elsewhere),  db = g where not cond"""
+    forward = staticmethod(lambda cond, a, b: np.where(cond, a, b))
+    backward = staticmethod(
+        lambda g, out, cond, a, b: (None, np.where(cond, g, 0), np.where(cond, 0, g)))
+
+
+class Cat(Function):
+    """x₀, x₁, ... joined along dim;  dxᵢ = the slice of g where xᵢ landed"""
+    forward = staticmethod(lambda *xs, dim: np.concatenate(xs, axis=dim))
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, *xs: np.ndarray, dim: int) -> tuple:
+        return tuple(np.split(g, np.cumsum([x.shape[dim] for x in xs[:-1]]), axis=dim))
+
+
+class Expand(Function):
+    """x broadcast to shape (a view, no copy);  dx = g, which the engine sums back to x's shape"""
+    forward = staticmethod(lambda x, shape: np.broadcast_to(x, shape))
+    backward = staticmethod(lambda g, out, x, shape: (g,))
+
+
+class Pad(Function):
+    """x with (before, after) elements of value added on each axis (negative widths crop);
+    dx = g without the added elements (zeros where x was cropped)"""
+
+    @staticmethod
+    def forward(x: np.ndarray, widths: tuple, value: float) -> np.ndarray:
+        keep = tuple(slice(max(-a, 0), n - max(-b, 0)) for n, (a, b) in zip(x.shape, widths))
+        add = [(max(a, 0), max(b, 0)) for a, b in widths]
+        return np.pad(x[keep], add, constant_values=value)
+
+    @staticmethod
+    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, widths: tuple,
+                 value: float) -> tuple:
+        keep = tuple(slice(max(a, 0), n - max(b, 0)) for n, (a, b) in zip(g.shape, widths))
+        return (np.pad(g[keep], [(max(-a, 0), max(-b, 0)) for a, b in widths]),)
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """input where condition is true, else other, broadcasting all three (torch.where)."""
+    cond = condition if isinstance(condition, Tensor) else Tensor(np.asarray(condition))
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
+    if not isinstance(input, Tensor):
+        input = other._other(input) if isinstance(other, Tensor) else Tensor(input)
+    return Where.apply(cond, input, input._other(other))
+
+
+def maximum(input: Tensor, other: Any) -> Tensor:
+    return input.maximum(other)
+
+
+def minimum(input: Tensor, other: Any) -> Tensor:
+    return input.minimum(other)
+
+
+def cat(tensors: Any, dim: int = 0) -> Tensor:
+    """The tensors joined along an existing axis dim (torch.cat)."""
+    tensors = list(tensors)
+    if not tensors or not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError("cat: needs a non-empty sequence of Tensors")
+    return Cat.apply(*tensors, dim=_dim(dim, tensors[0].ndim, "cat"))
+
+
+def stack(tensors: Any, dim: int = 0) -> Tensor:
+    """Tensors of one shape joined along a new axis dim (torch.stack), as cat of unsqueezes."""
+    tensors = list(tensors)
+    if not tensors or not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError("stack: needs a non-empty sequence of Tensors")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: tensors must have one shape, got {sorted(shapes)}")
+    dim = _dim(dim, tensors[0].ndim + 1, "stack")
+    return cat([t.unsqueeze(dim) for t in tensors], dim)
+
+
+def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last len(pad) // 2 axes, last axis first: (left, right, top, bottom, ...) as
+    PyTorch's F.pad; negative widths crop. Only mode="constant"."""
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: needs an even number of widths, at most 2 per axis of the input "
+                         f"{input.shape}, got {pad}")
+    pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)][::-1]
+    widths = ((0, 0),) * (input.ndim - len(pairs)) + tuple(pairs)
+    if any(n + a + b < 0 for n, (a, b) in zip(input.shape, widths)):
+        raise ValueError(f"pad: widths {pad} crop more than the input {input.shape} has")
+    return Pad.apply(input, widths=widths, value=0 if value is None else value)
+
+
+# --- factories and the library's random generator ---------------------------------------------
+
+_generator = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed the generator behind rand, randn, dropout and nn layers' default init."""
+    global _generator
+    _generator = np.random.default_rng(seed)
+    return _generator
+
+
+def _size(size: tuple) -> tuple:
+    """zeros(2, 3) and zeros((2, 3)) alike."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return tuple(int(n) for n in size)
+
+
+def _new(data: np.ndarray, requires_grad: bool) -> Tensor:
+    return Tensor._make(data, None).requires_grad_(requires_grad)
+
+
+def _random(kind: str, shape: tuple, dtype: Any) -> np.ndarray:
+    """A kernel, so a captured step draws new numbers on each replay."""
+    draw = _generator.random if kind == "rand" else _generator.standard_normal
+    return draw(shape, dtype=dtype)
+
+
+def zeros(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros(_size(size), dtype), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones(_size(size), dtype), requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of fill_value; dtype from it as PyTorch (float32, int64 or bool) if not given."""
+    if dtype is None:
+        dtype = (np.bool_ if isinstance(fill_value, (bool, np.bool_)) else
+                 np.int64 if isinstance(fill_value, (int, np.integer)) else np.float32)
+    return _new(np.full(_size((size,)), fill_value, dtype), requires_grad)
+
+
+def rand(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """Uniform on [0, 1), from the library's generator (see manual_seed)."""
+    return _new(_kernel(_random, "rand", _size(size), np.dtype(dtype)), requires_grad)
+
+
+def randn(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """Standard normal, from the library's generator (see manual_seed)."""
+    return _new(_kernel(_random, "randn", _size(size), np.dtype(dtype)), requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """start, start + step, ... below end (arange(n) is 0..n-1); int64 for ints, else float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if ints else np.float32
+    return _new(np.arange(start, end, step).astype(dtype), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = np.float32,
+        requires_grad: bool = False) -> Tensor:
+    return _new(np.eye(n, m, dtype=dtype), requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=_like(t, dtype), requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(t.shape, dtype=_like(t, dtype), requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=_like(t, dtype), requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(t.shape, dtype=_like(t, dtype), requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(t.shape, dtype=_like(t, dtype), requires_grad=requires_grad)
+
+
+def _like(t: Tensor, dtype: Any) -> Any:
+    return t.dtype if dtype is None else dtype

@@ -35,13 +35,19 @@ COSTS: dict[str, Callable[[Tensor, Any], Tensor]] = {
 @no_grad()
 def predict(model: Module, images: np.ndarray, batch_size: int = 10000,
             threads: int | None = None) -> np.ndarray:
-    """The most active output neuron for each row of images. `threads`: BLAS threads (None:
-    tinygrad_lite.threads.pick_threads chooses from the batch and the model's widths)."""
+    """The most active output neuron for each row of images, in eval mode (no dropout).
+    `threads`: BLAS threads (None: tinygrad_lite.threads.pick_threads chooses from the batch
+    and the model's widths)."""
     if threads is None:
         threads = pick_threads(min(batch_size, len(images)), model)
-    with blas_threads(threads):
-        out = [model(Tensor(images[k:k + batch_size])).data.argmax(axis=1)
-               for k in range(0, len(images), batch_size)]
+    training = model.training
+    model.eval()
+    try:
+        with blas_threads(threads):
+            out = [model(Tensor(images[k:k + batch_size])).data.argmax(axis=1)
+                   for k in range(0, len(images), batch_size)]
+    finally:
+        model.train(training)
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
