@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 import tinygrad_lite.functional as F
 from tinygrad_lite.models import DigitNet, NeuralNetwork
-from tinygrad_lite import Tensor, gradcheck, numerical_grad, optim
+from tinygrad_lite import Tensor, gradcheck, optim
 
 sizes_st = st.lists(st.integers(1, 40), min_size=2, max_size=4)
 
