@@ -165,3 +165,61 @@ def example(images: np.ndarray, labels: np.ndarray, index: int) -> tuple[Any, An
     if not 0 <= index < len(images):
         raise IndexError(f"--index must be in [0, {len(images)}), got {index}")
     return images[index], F.one_hot([labels[index]], 10, np.float64)[0]
+
+
+def _summary(v: np.ndarray) -> str:
+    return f"min {v.min():+.3e}  mean {v.mean():+.3e}  max {v.max():+.3e}"
+
+
+def explain_report(net: NeuralNetwork, x: np.ndarray, y: np.ndarray, title: str) -> tuple[str, bool]:
+    """The text `tinygrad-lite explain` prints: BP1-BP4 layer by layer (output layer first, as
+    backprop visits them) beside autodiff, and whether the two agree to float64 rounding."""
+    reports = explain_backprop(net, x, y)
+    out = reports[-1].a
+    lines = [f"{title}. Network {'-'.join(map(str, net.sizes))}. Cost C = ½||y - a||².",
+             f"Prediction: {int(out.argmax())} (output a = "
+             + " ".join(f"{v:.3f}" for v in out) + ")", ""]
+    for r in reversed(reports):
+        kind = "output layer" if r.equation == "BP1" else "hidden layer"
+        lines.append(f"layer {r.layer} ({kind}, {r.grad_w.shape[1]} -> {r.grad_w.shape[0]})")
+        formula = "(a - y) ⊙ σ'(z)" if r.equation == "BP1" else "(wᵀ δ_next) ⊙ σ'(z)"
+        rows = [("z = w a + b", _summary(r.z), ""), ("a = σ(z)", _summary(r.a), ""),
+                (f"δ = {formula}", _summary(r.delta), r.equation),
+                ("∂C/∂b = δ", "max |hand - autodiff| = "
+                 f"{np.abs(r.grad_b - r.autodiff_b).max():.2e}", "BP3"),
+                ("∂C/∂w = δ aᵀ", "max |hand - autodiff| = "
+                 f"{np.abs(r.grad_w - r.autodiff_w).max():.2e}", "BP4")]
+        for label, value, tag in rows:
+            lines.append(f"  {label:<26}{value:<58}{'[' + tag + ']' if tag else ''}".rstrip())
+    worst = max(r.max_diff for r in reports)
+    scale = max(max(np.abs(r.grad_w).max(), np.abs(r.grad_b).max()) for r in reports)
+    ok = bool(worst <= 1e-9 * max(scale, 1.0))
+    lines.append("")
+    lines.append(f"Largest difference {worst:.2e}: BP1-BP4 and the autodiff engine agree to "
+                 "float64 rounding." if ok else
+                 f"MISMATCH: the handwritten equations and autodiff differ by up to {worst:.3e}")
+    return "\n".join(lines), ok
+
+
+def gradcheck_report(results: list[ParamCheck], dtype: str) -> str:
+    """The table `tinygrad-lite gradcheck` prints for check_gradients' results."""
+    lines = [f"{'parameter':<10}{'shape':>12}  {'checked':<22}{'max abs err':>12}{'rel err':>10}"
+             f"{'rel err vs BP1-4':>18}"]
+    for r in results:
+        lines.append(f"{r.name:<10}{str(r.shape):>12}  {r.checked:<22}{r.numeric_abs:>12.2e}"
+                     f"{r.numeric_rel:>10.2e}{r.handwritten_rel:>18.2e}  "
+                     f"{'ok' if r.passed else 'FAIL'}")
+    eps, tol_n, tol_h = TOLERANCES[dtype]
+    lines.append(f"(central differences with eps {eps:g}; pass: rel err <= {tol_n:g} vs "
+                 f"differences, <= {tol_h:g} vs the handwritten equations)")
+    return "\n".join(lines)
+
+
+def cost_graph(model: DigitNet, X: np.ndarray, Y: np.ndarray) -> str:
+    """DOT text of the quadratic cost's graph for one mini-batch, with gradient norms."""
+    from tinygrad_lite.viz import to_dot
+    x, y = Tensor(X.astype(model.linears()[0].weight.dtype)), Tensor(Y)
+    cost = F.quadratic_cost(model(x), y)
+    cost.backward(retain_graph=True)
+    names = dict(model.named_parameters(), **{"x (images)": x, "y (targets)": y, "cost C": cost})
+    return to_dot(cost, params=names)

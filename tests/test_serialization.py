@@ -274,12 +274,21 @@ def test_compressed_and_fortran_checkpoints_still_load(tmp_path):
 
 
 def test_checkpoint_whose_sizes_disagree_with_its_weights(tmp_path):
-    from tinygrad_lite.cli import load_digitnet
     path = tmp_path / "m.npz"
     model = DigitNet((784, 5, 10), seed=0)
     tl.save(model.state_dict(), path, metadata={"sizes": [784, 10**9, 10], "dtype": "float32"})
     with pytest.raises(tl.CheckpointError, match="m.npz"):
-        load_digitnet(str(path))
+        DigitNet.from_checkpoint(str(path))
+
+
+def test_digitnet_checkpoint_records_its_architecture(tmp_path):
+    path = tmp_path / "net.npz"
+    model = DigitNet((784, 7, 10), dtype=np.float64, seed=3)
+    model.save_checkpoint(str(path), cost="quadratic", epochs=2)
+    again, meta = DigitNet.from_checkpoint(str(path))
+    assert again.sizes == (784, 7, 10) and again[0].weight.dtype == np.float64
+    assert meta["cost"] == "quadratic" and meta["epochs"] == 2
+    np.testing.assert_array_equal(again[2].weight.data, model[2].weight.data)
 
 
 def test_save_keeps_a_replaced_files_permissions_and_refuses_read_only_ones(tmp_path):

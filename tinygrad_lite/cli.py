@@ -1,4 +1,9 @@
-"""tinygrad-lite: train the seed's digit network on MNIST, evaluate it, and look inside."""
+"""tinygrad-lite: train the seed's digit network on MNIST, evaluate it, and look inside.
+
+This module parses the command line and dispatches: the work is done by the library
+(`tinygrad_lite`) and the models (`tinygrad_lite.models`). Every failure is reported in one line
+on standard error, with exit status 2 for bad arguments and 1 for anything else.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,11 +11,14 @@ import math
 import os
 import sys
 import time
+import warnings
 from typing import Any, Callable
 
 import numpy as np
 
 from . import __version__
+from .nn import INITS
+from .train import COSTS
 
 SEED_RECIPE = "784-30-10 sigmoid, quadratic cost, N(0,1) init, SGD batch 10, lr 3.0, 30 epochs"
 DEFAULT_CHECKPOINT = "digitnet.npz"
@@ -20,13 +28,26 @@ class CommandError(Exception):
     """A problem to report in one line, without a traceback."""
 
 
+# --- output that survives a closed pipe (train | head) -----------------------------------------
+
+def say(text: str = "") -> None:
+    """Print a line. If standard output is a pipe whose reader has gone (`train | head -1`),
+    the rest of the output is dropped and the command carries on (training still saves)."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)  # as Python's docs advise for SIGPIPE
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 # --- argument types: each rejects a bad value with a one-line message ------------------------
 
 def _number(kind: Callable, low: float, strict: bool = False) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         try:
             value = kind(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
         if not math.isfinite(value) or value < low or (strict and value == low):
             raise argparse.ArgumentTypeError(f"must be {'>' if strict else '>='} {low}, got {text}")
@@ -47,34 +68,56 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def _network_args(p: argparse.ArgumentParser) -> None:
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--sizes", type=_sizes, help="layer sizes (default 784,30,10)")
-    group.add_argument("--hidden", type=_number(int, 1), help="one hidden layer of N neurons")
+_seed = _number(int, 0)
 
 
-def _resolve_sizes(args: argparse.Namespace) -> list[int]:
-    if args.sizes:
-        return args.sizes
-    return [784, args.hidden if args.hidden else 30, 10]
+class _Help(argparse.HelpFormatter):
+    """Help that ends each option with its default; an option whose default is None says in
+    its own words what happens when it is unset, and a flag is off unless given."""
 
-
-def _data_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", help="folder with the four MNIST IDX files (.gz or raw); "
-                   "default: $TINYGRAD_LITE_DATA, else the copy bundled with the package")
-    p.add_argument("--download", action="store_true",
-                   help="fetch MNIST into the cache folder (or --data-dir) if missing")
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if default is not None and default is not False and default is not argparse.SUPPRESS \
+                and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
 
 
 class _Parser(argparse.ArgumentParser):
-    """Bad arguments: one line naming the problem (and where help is), exit status 2."""
+    """Bad arguments: one line naming the problem (and where help is), exit status 2. Help
+    shows every option's default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:
         self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
 
 
+def _network_args(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--sizes", type=_sizes, help="layer sizes, e.g. 784,30,10 (unset: "
+                       "784,N,10 with N from --hidden)")
+    group.add_argument("--hidden", type=_number(int, 1), default=30,
+                       help="one hidden layer of N neurons")
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="folder with the four MNIST IDX files (.gz or raw); "
+                   "unset: $TINYGRAD_LITE_DATA, else the copy bundled with the package")
+    p.add_argument("--download", action="store_true",
+                   help="fetch MNIST into the cache folder (or --data-dir) if missing")
+
+
+def _threads_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=_number(int, 1), help="BLAS threads for numpy's matrix "
+                   "products (unset: chosen from the matrix sizes, and said once)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tinygrad-lite", description=__doc__)
+    parser = _Parser(prog="tinygrad-lite", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"tinygrad-lite {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -82,309 +125,271 @@ def build_parser() -> argparse.ArgumentParser:
                        description=f"Train on MNIST. Defaults: the seed's recipe, {SEED_RECIPE}.")
     _network_args(p)
     p.add_argument("--epochs", type=_number(int, 0), default=30,
-                   help="passes over the training images (default 30)")
-    p.add_argument("--batch-size", type=_number(int, 1), default=10,
-                   help="images per SGD step (default 10)")
+                   help="passes over the training images")
+    p.add_argument("--batch-size", type=_number(int, 1), default=10, help="images per SGD step")
     p.add_argument("--lr", type=_number(float, 0, strict=True), default=3.0,
-                   help="learning rate η (default 3.0)")
-    p.add_argument("--cost", choices=["quadratic", "cross-entropy"], default="quadratic")
-    p.add_argument("--init", choices=["standard", "scaled", "default"], default="standard",
+                   help="learning rate η")
+    p.add_argument("--cost", choices=list(COSTS), default="quadratic", help="the cost C")
+    p.add_argument("--init", choices=list(INITS), default="standard",
                    help="standard: N(0,1) (the seed); scaled: N(0,1/n_in) weights; "
                         "default: PyTorch's uniform")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    p.add_argument("--momentum", type=_number(float, 0), default=0.0)
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd", help="the update rule")
+    p.add_argument("--momentum", type=_number(float, 0), default=0.0, help="SGD's momentum")
     p.add_argument("--weight-decay", type=_number(float, 0), default=0.0,
                    help="L2 penalty λ: each step adds λ·p to every parameter p's gradient")
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    p.add_argument("--seed", type=int, default=None, help="for the initial weights and shuffling")
-    p.add_argument("--limit", type=_number(int, 1), help="train on the first N images only")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                   help="the parameters' precision")
+    p.add_argument("--seed", type=_seed, default=0, help="for the initial weights and shuffling")
+    p.add_argument("--limit", type=_number(int, 1),
+                   help="train on the first N images only (unset: all 60,000)")
     p.add_argument("--eager", action="store_true",
                    help="run every step eagerly instead of capturing and replaying it")
     p.add_argument("--save", metavar="PATH", default=DEFAULT_CHECKPOINT,
-                   help=f"write the checkpoint (.npz) here when done (default: {DEFAULT_CHECKPOINT})")
+                   help="write the checkpoint (.npz) here when done")
     p.add_argument("--no-save", dest="save", action="store_const", const=None,
                    help="do not write a checkpoint")
-    p.add_argument("--plot", metavar="PATH", help="write learning curves to PATH (.png) and, "
-                   "beside it, misclassified digits and hidden weights (needs matplotlib)")
-    _data_arg(p)
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing checkpoint at --save (else training refuses to start)")
+    p.add_argument("--plot", metavar="PATH", help="write learning curves to PATH (.png, .svg or "
+                   ".pdf) and, beside it, misclassified digits and hidden weights (needs "
+                   "matplotlib; unset: no plots)")
+    _threads_arg(p)
+    _data_args(p)
 
     p = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint")
     p.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT,
                    help=f"from train (default: {DEFAULT_CHECKPOINT})")
-    _data_arg(p)
+    _threads_arg(p)
+    _data_args(p)
 
     p = sub.add_parser("graph", help="the digit network's cost graph for one mini-batch (DOT)")
     _network_args(p)
-    p.add_argument("--batch-size", type=_number(int, 1), default=10)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=_number(int, 1), default=10, help="images in the batch")
+    p.add_argument("--seed", type=_seed, default=0, help="for the weights and the images")
     p.add_argument("--out", metavar="FILE", help="FILE.dot, or FILE.svg / FILE.png rendered by "
-                   "Graphviz's dot program if installed; default: DOT text to standard output")
-    _data_arg(p)
+                   "Graphviz's dot program if installed (unset: DOT text to standard output)")
+    _data_args(p)
 
     p = sub.add_parser("explain", help="BP1-BP4 on one test image, checked against autodiff")
     _network_args(p)
     p.add_argument("--index", type=_number(int, 0), default=0, help="which test image")
-    p.add_argument("--checkpoint", help="explain a trained network (from train --save)")
-    p.add_argument("--seed", type=int, default=0, help="for random weights, without --checkpoint")
-    _data_arg(p)
+    p.add_argument("--checkpoint", help="explain a trained network (from train; unset: "
+                   "random weights from --seed)")
+    p.add_argument("--seed", type=_seed, default=0, help="for random weights, without --checkpoint")
+    _data_args(p)
 
     p = sub.add_parser("gradcheck", help="autodiff vs finite differences vs BP1-BP4, "
                        "per parameter tensor; exits 1 if a check fails")
     _network_args(p)
-    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                   help="the parameters' precision")
     p.add_argument("--mode", choices=["auto", "full", "projection"], default="auto",
                    help="full: every element; projection: random directions vᵀ∇C; "
                         "auto: full up to 30,000 parameters")
-    p.add_argument("--directions", type=_number(int, 1), default=10)
-    p.add_argument("--batch-size", type=_number(int, 1), default=10)
-    p.add_argument("--seed", type=int, default=0)
-    _data_arg(p)
+    p.add_argument("--directions", type=_number(int, 1), default=10,
+                   help="random directions in projection mode")
+    p.add_argument("--batch-size", type=_number(int, 1), default=10, help="images in the cost")
+    p.add_argument("--seed", type=_seed, default=0, help="for the weights, images, directions")
+    _data_args(p)
     return parser
 
 
-# --- commands ------------------------------------------------------------------------------
+# --- shared steps ------------------------------------------------------------------------------
 
-def _load_data(args: argparse.Namespace):
+def _resolve_sizes(args: argparse.Namespace) -> list[int]:
+    return args.sizes or [784, args.hidden, 10]
+
+
+def _load_data(args: argparse.Namespace, sizes: list[int]) -> Any:
+    """MNIST, checked to fit a network whose first layer takes sizes[0] inputs."""
     from .data import load_mnist
-    return load_mnist(args.data_dir, download=args.download)
+    data = load_mnist(args.data_dir, download=args.download)
+    if data.test_images.shape[1] != sizes[0]:
+        raise CommandError(f"the images have {data.test_images.shape[1]} pixels each, but the "
+                           f"network's first layer takes {sizes[0]}")
+    return data
+
+
+def _digit_net(sizes: tuple, path: str) -> None:
+    if sizes[0] != 784 or sizes[-1] != 10:
+        raise CommandError(f"{path}: network {'-'.join(map(str, sizes))} is not a 784-...-10 "
+                           "digit network")
+
+
+def _output(path: str, force: bool, flag: str) -> str:
+    """Check before any work that `path` can be written: not a folder or special file, in a
+    folder that exists, and (unless force) not replacing a file."""
+    from .files import check_target
+    try:
+        _, mode = check_target(path, CommandError)
+    except CommandError as e:
+        raise CommandError(f"{flag}: {e}") from None
+    if mode is not None and not force:
+        raise CommandError(f"{flag}: {path} exists; pass --force to replace it, or name another "
+                           "file")
+    return path
+
+
+def _batch(args: argparse.Namespace, data: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n random MNIST test images and their one-hot labels."""
+    from . import functional as F
+    if n > len(data.test_labels):
+        raise CommandError(f"--batch-size {n} is more than the {len(data.test_labels)} test "
+                           "images")
+    idx = np.random.default_rng(args.seed).choice(len(data.test_labels), n, replace=False)
+    return data.test_images[idx], F.one_hot(data.test_labels[idx], 10, np.float32)
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+def _make_model(args: argparse.Namespace, sizes: list[int], seed: Any) -> Any:
+    from .models import DigitNet
+    return DigitNet(sizes, dtype=np.dtype(args.dtype), init=args.init, seed=seed)
+
+
+def _make_optimizer(args: argparse.Namespace, params: list) -> Any:
+    from . import optim
+    if args.optimizer == "sgd":
+        return optim.SGD(params, lr=args.lr, momentum=args.momentum,
+                         weight_decay=args.weight_decay)
+    return optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .models import DigitNet
-
-    from . import optim, save
     from .train import fit
-
+    sizes = _resolve_sizes(args)
+    if args.optimizer == "adam" and args.momentum:
+        raise CommandError("--momentum applies to --optimizer sgd; Adam has betas instead")
+    save_path = _output(args.save, args.force, "--save") if args.save else None
     plot = None
     if args.plot:
+        from . import plot
         try:
-            from . import plot
-        except ImportError:
-            print("note: --plot needs matplotlib (pip install 'tinygrad_lite[plot]'); "
-                  "training without plots", file=sys.stderr)
-    if args.save:
-        folder = os.path.dirname(os.path.abspath(args.save))
-        if not os.path.isdir(folder):
-            raise CommandError(f"cannot save to {args.save}: folder {folder} does not exist")
-        if not os.access(folder, os.W_OK):
-            raise CommandError(f"cannot save to {args.save}: folder {folder} is not writable "
-                               "(choose another with --save PATH, or --no-save)")
-    sizes = _resolve_sizes(args)
-    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
-    data = _load_data(args)
-    images, labels = data.train_images, data.train_labels
-    if args.limit:
-        images, labels = images[:args.limit], labels[:args.limit]
-    dtype = np.dtype(args.dtype)
-    init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)  # independent streams
-    model = DigitNet(sizes, dtype=dtype, init=args.init, seed=init_seed)
-    if args.optimizer == "sgd":
-        opt = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
-                        weight_decay=args.weight_decay)
-    else:
-        if args.momentum:
-            raise CommandError("--momentum applies to --optimizer sgd; Adam has betas instead")
-        opt = optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    print(f"tinygrad-lite {__version__}: {'-'.join(map(str, sizes))} sigmoid, {args.cost} cost, "
-          f"{args.init} init, {args.optimizer} lr {args.lr:g}"
-          + (f" momentum {args.momentum:g}" if args.momentum else "")
-          + (f" weight decay {args.weight_decay:g}" if args.weight_decay else "")
-          + f", batch {args.batch_size}, {args.epochs} epochs, {len(images)} training images, "
-          f"{args.dtype}, seed {seed}", flush=True)
+            paths = plot.report_paths(args.plot)
+        except ValueError as e:
+            raise CommandError(f"--plot: {e}") from None
+        for path in paths:
+            _output(path, True, "--plot")
+        if not plot.available():
+            print("note: --plot needs matplotlib (pip install 'tinygrad_lite[plot]'); training "
+                  "without plots", file=sys.stderr)
+            plot = None
+    data = _load_data(args, sizes)
+    images, labels = data.train_images[:args.limit], data.train_labels[:args.limit]
+    if args.batch_size > len(images):
+        raise CommandError(f"--batch-size {args.batch_size} is more than the {len(images)} "
+                           "training images")
+    init_seed, shuffle_seed = np.random.SeedSequence(args.seed).spawn(2)  # independent streams
+    model = _make_model(args, sizes, init_seed)
+    opt = _make_optimizer(args, model.parameters())
+    say(f"tinygrad-lite {__version__}: {'-'.join(map(str, sizes))} sigmoid, {args.cost} cost, "
+        f"{args.init} init, {args.optimizer} lr {args.lr:g}"
+        + (f" momentum {args.momentum:g}" if args.momentum else "")
+        + (f" weight decay {args.weight_decay:g}" if args.weight_decay else "")
+        + f", batch {args.batch_size}, {args.epochs} epochs, {len(images)} training images, "
+        f"{args.dtype}, seed {args.seed}")
     start = time.perf_counter()
     history = fit(model, images, labels, opt, epochs=args.epochs, batch_size=args.batch_size,
                   cost=args.cost, test=(data.test_images, data.test_labels), seed=shuffle_seed,
-                  use_capture=not args.eager, log=lambda line: print(line, flush=True))
+                  use_capture=not args.eager, log=say, threads=args.threads)
     elapsed = time.perf_counter() - start
     if history:
         best = max(history, key=lambda r: r["correct"])
         last = history[-1]
-        print(f"final: {last['correct']} / {last['total']} ({100 * last['accuracy']:.2f}%), "
-              f"best {best['correct']} at epoch {best['epoch']}, "
-              f"{elapsed:.1f}s in all ({sum(r['seconds'] for r in history):.1f}s training)")
-    if args.save:
-        meta = {"format": "tinygrad_lite.DigitNet", "version": __version__, "sizes": sizes,
-                "dtype": args.dtype, "cost": args.cost, "init": args.init,
-                "optimizer": args.optimizer, "lr": args.lr, "momentum": args.momentum,
-                "weight_decay": args.weight_decay, "batch_size": args.batch_size,
-                "epochs": args.epochs, "seed": seed, "history": history}
-        save(model.state_dict(), args.save, metadata=meta)
-        print(f"saved {args.save} (tinygrad-lite evaluate {args.save})")
+        say(f"final: {last['correct']} / {last['total']} ({100 * last['accuracy']:.2f}%), "
+            f"best {best['correct']} at epoch {best['epoch']}, "
+            f"{elapsed:.1f}s in all ({sum(r['seconds'] for r in history):.1f}s training)")
+    if save_path:
+        model.save_checkpoint(save_path, cost=args.cost, init=args.init, optimizer=args.optimizer,
+                   lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+                   batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
+                   history=history)
+        say(f"saved {save_path} (tinygrad-lite evaluate {save_path})")
     if plot is not None:
         written = plot.training_report(args.plot, history, model, data.test_images,
                                        data.test_labels)
-        print("plots: " + ", ".join(written))
+        say("plots: " + ", ".join(written))
     return 0
-
-
-def load_digitnet(path: str):
-    """A DigitNet and its recipe from a checkpoint written by `train --save`."""
-    from .models import DigitNet
-
-    from .serialization import CheckpointError, load
-    state, meta = load(path, with_metadata=True)
-    sizes, dtype = meta.get("sizes"), meta.get("dtype", "float32")
-    if (not isinstance(sizes, list) or len(sizes) < 2 or
-            not all(isinstance(n, int) and n > 0 for n in sizes) or
-            dtype not in ("float32", "float64") or
-            [np.shape(state.get(f"{2 * i}.weight")) for i in range(len(sizes) - 1)] !=
-            [(n, m) for m, n in zip(sizes, sizes[1:])]):
-        raise CheckpointError(f"{path}: no valid architecture recorded (sizes {sizes!r}, dtype "
-                              f"{dtype!r}); was it written by 'tinygrad-lite train --save'?")
-    model = DigitNet(sizes, dtype=np.dtype(dtype))
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as e:
-        raise CheckpointError(f"{path}: {e}") from None
-    return model, meta
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .train import predict
-    model, meta = load_digitnet(args.checkpoint)
-    if model.sizes[0] != 784 or model.sizes[-1] != 10:
-        raise CommandError(f"{args.checkpoint}: network {model.sizes} is not a 784-...-10 "
-                           "digit network")
-    data = _load_data(args)
-    pred, labels = predict(model, data.test_images), data.test_labels
+    from .models import DigitNet
+    from .train import confusion_matrix, confusion_table, predict
+    model, meta = DigitNet.from_checkpoint(args.checkpoint)
+    _digit_net(model.sizes, args.checkpoint)
+    data = _load_data(args, list(model.sizes))
+    pred, labels = predict(model, data.test_images, threads=args.threads), data.test_labels
     correct = int((pred == labels).sum())
-    print(f"{args.checkpoint}: {'-'.join(map(str, model.sizes))} network, "
-          f"{meta.get('cost', '?')} cost")
-    print(f"{correct} / {len(labels)} ({100 * correct / len(labels):.2f}%)")
-    confusion = np.zeros((10, 10), np.int64)
-    np.add.at(confusion, (labels, pred), 1)
-    print("confusion matrix (rows: true digit, columns: predicted)")
-    print("      " + "".join(f"{j:>6}" for j in range(10)))
-    for i in range(10):
-        print(f"{i:>6}" + "".join(f"{n:>6}" for n in confusion[i]))
+    say(f"{args.checkpoint}: {'-'.join(map(str, model.sizes))} network, "
+        f"{meta.get('cost', '?')} cost")
+    say(f"{correct} / {len(labels)} ({100 * correct / len(labels):.2f}%)")
+    say(confusion_table(confusion_matrix(pred, labels, 10)))
     return 0
-
-
-def _batch(args: argparse.Namespace, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """n random MNIST test images and their one-hot labels."""
-    from . import functional as F
-    data = _load_data(args)
-    idx = np.random.default_rng(seed).choice(len(data.test_labels), n, replace=False)
-    return data.test_images[idx], F.one_hot(data.test_labels[idx], 10, np.float32)
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    import shutil
-    import subprocess
-
     from .models import DigitNet
-
-    from . import Tensor
-    from . import functional as F
-    from .viz import to_dot
-
+    from .models.explain import cost_graph
+    from .viz import FORMATS, render
     sizes = _resolve_sizes(args)
-    ext = os.path.splitext(args.out)[1].lower() if args.out else ""
-    if args.out and ext not in (".dot", ".gv", ".svg", ".png"):
-        raise CommandError(f"--out {args.out}: use a .dot, .svg or .png file name")
-    model = DigitNet(sizes, seed=args.seed)
-    X, Y = _batch(args, args.batch_size, args.seed)
-    x, y = Tensor(X), Tensor(Y)
-    cost = F.quadratic_cost(model(x), y)
-    cost.backward(retain_graph=True)
-    names = dict(model.named_parameters(), **{"x (images)": x, "y (targets)": y, "cost C": cost})
-    dot = to_dot(cost, params=names)
-    if not args.out:
-        sys.stdout.write(dot)
-        return 0
-    if ext in (".dot", ".gv"):
-        with open(args.out, "w") as f:
-            f.write(dot)
-        print(f"wrote {args.out}; render it with: dot -Tsvg {args.out} -o graph.svg")
-        return 0
-    if shutil.which("dot"):
-        subprocess.run(["dot", f"-T{ext[1:]}", "-o", args.out], input=dot, text=True, check=True)
-        print(f"wrote {args.out}")
-        return 0
-    dot_path = os.path.splitext(args.out)[0] + ".dot"
-    with open(dot_path, "w") as f:
-        f.write(dot)
-    print(f"Graphviz's dot program is not installed (Debian: apt-get install graphviz), so "
-          f"wrote {dot_path}; render it with: dot -T{ext[1:]} {dot_path} -o {args.out}")
+    if args.out:
+        if os.path.splitext(args.out)[1].lower() not in FORMATS:
+            raise CommandError(f"--out {args.out}: use a {', '.join(FORMATS)} file name")
+        _output(args.out, True, "--out")
+    data = _load_data(args, sizes)
+    X, Y = _batch(args, data, args.batch_size)
+    dot = cost_graph(DigitNet(sizes, seed=args.seed), X, Y)
+    say(render(dot, args.out) if args.out else dot.rstrip("\n"))
     return 0
 
 
-def _summary(v: np.ndarray) -> str:
-    return f"min {v.min():+.3e}  mean {v.mean():+.3e}  max {v.max():+.3e}"
-
-
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .models import NeuralNetwork
-    from .models.explain import example, explain_backprop
-
+    from .models import DigitNet, NeuralNetwork
+    from .models.explain import example, explain_report
     if args.checkpoint:
-        net = load_digitnet(args.checkpoint)[0].to_network()
+        model, _ = DigitNet.from_checkpoint(args.checkpoint)
+        _digit_net(model.sizes, args.checkpoint)
+        net = model.to_network()
         net.weights = [w.astype(np.float64) for w in net.weights]
         net.biases = [b.astype(np.float64) for b in net.biases]
         origin = f"weights from {args.checkpoint}"
     else:
         net = NeuralNetwork(_resolve_sizes(args), seed=args.seed)
         origin = f"random N(0,1) weights, seed {args.seed}"
-    data = _load_data(args)
+    data = _load_data(args, list(net.sizes))
     try:
         x, y = example(data.test_images, data.test_labels, args.index)
     except IndexError as e:
         raise CommandError(str(e)) from None
-    reports = explain_backprop(net, x, y)
-    out = reports[-1].a
-    print(f"Test image {args.index}: a {data.test_labels[args.index]}. Network "
-          f"{'-'.join(map(str, net.sizes))}, {origin}. Cost C = ½||y - a||².")
-    print(f"Prediction: {int(out.argmax())} (output a = "
-          + " ".join(f"{v:.3f}" for v in out) + ")\n")
-    for r in reversed(reports):   # in the order backprop visits them: output layer first
-        kind = "output layer" if r.equation == "BP1" else "hidden layer"
-        print(f"layer {r.layer} ({kind}, {r.grad_w.shape[1]} -> {r.grad_w.shape[0]})")
-        formula = "(a - y) ⊙ σ'(z)" if r.equation == "BP1" else "(wᵀ δ_next) ⊙ σ'(z)"
-        rows = [("z = w a + b", _summary(r.z), ""), ("a = σ(z)", _summary(r.a), ""),
-                (f"δ = {formula}", _summary(r.delta), r.equation),
-                ("∂C/∂b = δ", "max |hand - autodiff| = "
-                 f"{np.abs(r.grad_b - r.autodiff_b).max():.2e}", "BP3"),
-                ("∂C/∂w = δ aᵀ", "max |hand - autodiff| = "
-                 f"{np.abs(r.grad_w - r.autodiff_w).max():.2e}", "BP4")]
-        for label, value, tag in rows:
-            print(f"  {label:<26}{value:<58}{'[' + tag + ']' if tag else ''}".rstrip())
-    worst = max(r.max_diff for r in reports)
-    scale = max(max(np.abs(r.grad_w).max(), np.abs(r.grad_b).max()) for r in reports)
-    if worst > 1e-9 * max(scale, 1.0):
-        print(f"\nMISMATCH: the handwritten equations and autodiff differ by up to {worst:.3e}",
-              file=sys.stderr)
-        return 1
-    print(f"\nLargest difference {worst:.2e}: BP1-BP4 and the autodiff engine agree "
-          "to float64 rounding.")
-    return 0
+    text, ok = explain_report(net, x, y, f"Test image {args.index}: a "
+                              f"{data.test_labels[args.index]}; {origin}")
+    if ok:
+        say(text)
+        return 0
+    body, verdict = text.rsplit("\n", 1)
+    say(body)
+    print(verdict, file=sys.stderr)
+    return 1
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     from .models import DigitNet
-    from .models.explain import check_gradients
-
+    from .models.explain import check_gradients, gradcheck_report
     sizes = _resolve_sizes(args)
     model = DigitNet(sizes, dtype=np.dtype(args.dtype), seed=args.seed)
     n_params = sum(p.numel() for p in model.parameters())
     mode = args.mode if args.mode != "auto" else ("full" if n_params <= 30000 else "projection")
-    X, Y = _batch(args, args.batch_size, args.seed)
-    print(f"gradcheck: {'-'.join(map(str, sizes))} network, {n_params} parameters, {args.dtype}, "
-          f"{args.batch_size} MNIST test images, quadratic cost, mode {mode}")
+    data = _load_data(args, sizes)
+    X, Y = _batch(args, data, args.batch_size)
+    say(f"gradcheck: {'-'.join(map(str, sizes))} network, {n_params} parameters, {args.dtype}, "
+        f"{args.batch_size} MNIST test images, quadratic cost, mode {mode}")
     results = check_gradients(model, X, Y, mode=mode, directions=args.directions, seed=args.seed)
-    print(f"{'parameter':<10}{'shape':>12}  {'checked':<22}{'max abs err':>12}{'rel err':>10}"
-          f"{'rel err vs BP1-4':>18}")
-    for r in results:
-        print(f"{r.name:<10}{str(r.shape):>12}  {r.checked:<22}{r.numeric_abs:>12.2e}"
-              f"{r.numeric_rel:>10.2e}{r.handwritten_rel:>18.2e}  {'ok' if r.passed else 'FAIL'}")
-    from .models.explain import TOLERANCES
-    eps, tol_n, tol_h = TOLERANCES[args.dtype]
-    print(f"(central differences with eps {eps:g}; pass: rel err <= {tol_n:g} vs differences, "
-          f"<= {tol_h:g} vs the handwritten equations)")
+    say(gradcheck_report(results, args.dtype))
     failed = [r.name for r in results if not r.passed]
     if failed:
         print(f"gradcheck FAILED for {', '.join(failed)}", file=sys.stderr)
         return 1
-    print("gradcheck passed")
+    say("gradcheck passed")
     return 0
 
 
@@ -392,31 +397,40 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "graph": cmd_graph,
             "explain": cmd_explain, "gradcheck": cmd_gradcheck}
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .capture import CaptureError
-    from .data import DataError
-    from .serialization import CheckpointError
-    from .train import TrainingError
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split()) if str(e) else type(e).__name__
+    return "out of memory" + (f": {text}" if str(e) else "") if isinstance(e, MemoryError) \
+        else text
 
+
+def main(argv: list[str] | None = None) -> int:
+    from .gradcheck import GradcheckError
+    for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show δ or σ: escape them
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
     try:
-        return COMMANDS[args.command](args)
-    except (CommandError, DataError, CheckpointError, TrainingError, CaptureError) as e:
-        print(f"tinygrad-lite {args.command}: error: {e}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # output piped into e.g. head, which stopped reading
-        sys.stderr.close()
-        return 0
-    except OSError as e:
-        print(f"tinygrad-lite {args.command}: error: {e}", file=sys.stderr)
-        return 1
+        # numpy's floating-point warnings would precede our own line: the commands report
+        # what matters (a cost that became NaN stops training with its own error).
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print(f"tinygrad-lite {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. head, which stopped reading
+        say()  # sends the rest to devnull
+        return 0
+    except (CommandError, ValueError, TypeError, RuntimeError, MemoryError, OSError,
+            GradcheckError) as e:
+        print(f"tinygrad-lite {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

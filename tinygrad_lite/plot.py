@@ -1,33 +1,68 @@
-"""Pictures of a training run (needs matplotlib: pip install 'tinygrad_lite[plot]')."""
+"""Pictures of a training run (needs matplotlib: pip install 'tinygrad_lite[plot]').
+
+matplotlib is imported when a picture is drawn, so paths can be checked (report_paths) and
+`available()` asked without it."""
 from __future__ import annotations
 
+import io
 import os
+from typing import Any
 
-import matplotlib
-import matplotlib.ticker
+import numpy as np
 
-matplotlib.use("Agg")  # files only, no window
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .files import write_file
+from .nn import Module
+from .train import predict
 
-from .nn import Module, Linear  # noqa: E402
-from .train import predict  # noqa: E402
+FORMATS = (".png", ".svg", ".pdf")
+
+
+def available() -> bool:
+    """Whether matplotlib can be imported."""
+    try:
+        _pyplot()
+    except ImportError:
+        return False
+    return True
+
+
+def _pyplot() -> Any:
+    import matplotlib
+    matplotlib.use("Agg")  # files only, no window
+    import matplotlib.pyplot
+    return matplotlib.pyplot
+
+
+def report_paths(path: str) -> list[str]:
+    """The files training_report writes: `path` and two beside it (checked before training)."""
+    stem, ext = os.path.splitext(path)
+    if ext.lower() not in FORMATS:
+        raise ValueError(f"{path}: plots are written as {', '.join(FORMATS)} files")
+    return [path, f"{stem}-misclassified{ext}", f"{stem}-weights{ext}"]
+
+
+def _save(fig: Any, path: str) -> None:
+    """Write the figure atomically (never half a file, never over a special file)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=100, format=os.path.splitext(path)[1][1:].lower())
+    _pyplot().close(fig)
+    write_file(path, lambda f: f.write(buf.getvalue()), replace=True, error=ValueError)
 
 
 def learning_curves(history: list[dict], path: str) -> None:
     """Test accuracy and mean training cost per epoch."""
     epochs = [r["epoch"] for r in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    from matplotlib.ticker import MaxNLocator
+    fig, (ax1, ax2) = _pyplot().subplots(1, 2, figsize=(10, 4))
     ax1.plot(epochs, [100 * r.get("accuracy", np.nan) for r in history], marker="o")
     ax1.set(xlabel="epoch", ylabel="test accuracy (%)", title="Accuracy")
     ax2.plot(epochs, [r["cost"] for r in history], marker="o", color="tab:red")
     ax2.set(xlabel="epoch", ylabel="mean training cost", title="Cost", yscale="log")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def misclassified(model: Module, images: np.ndarray, labels: np.ndarray, path: str,
@@ -37,48 +72,48 @@ def misclassified(model: Module, images: np.ndarray, labels: np.ndarray, path: s
     wrong = np.flatnonzero(pred != labels)[:count]
     cols = 6
     rows = max(1, -(-len(wrong) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.4, rows * 1.6))
+    fig, axes = _pyplot().subplots(rows, cols, figsize=(cols * 1.4, rows * 1.6))
     for ax in np.ravel(axes):
         ax.axis("off")
     for ax, i in zip(np.ravel(axes), wrong):
-        ax.imshow(images[i].reshape(28, 28), cmap="gray_r")
+        side = int(round(np.sqrt(images[i].size)))
+        ax.imshow(images[i].reshape(side, side), cmap="gray_r")
         ax.set_title(f"{labels[i]}→{pred[i]}", fontsize=9)
     total = int((pred != labels).sum())
     fig.suptitle(f"Misclassified test digits ({total} in all), true→predicted")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
-def hidden_weights(model: Module, path: str, count: int = 30) -> None:
-    """Each hidden neuron's 784 incoming weights as a 28x28 image."""
-    first = next(m for m in vars(model).values() if isinstance(m, Linear))
-    w = first.weight.data[:count]
+def hidden_weights(weight: np.ndarray, path: str, count: int = 30) -> None:
+    """Each hidden neuron's incoming weights (a row of `weight`, n² pixels) as an n x n image."""
+    w = weight[:count]
+    side = int(round(np.sqrt(w.shape[1])))
     cols = 10
     rows = max(1, -(-len(w) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.3))
+    fig, axes = _pyplot().subplots(rows, cols, figsize=(cols * 1.2, rows * 1.3))
     for ax in np.ravel(axes):
         ax.axis("off")
     for j, (ax, row) in enumerate(zip(np.ravel(axes), w)):
         lim = np.abs(row).max() or 1
-        ax.imshow(row.reshape(28, 28), cmap="RdBu", vmin=-lim, vmax=lim)
+        ax.imshow(row.reshape(side, side), cmap="RdBu", vmin=-lim, vmax=lim)
         ax.set_title(str(j), fontsize=8)
     fig.suptitle("Hidden neurons' incoming weights (red negative, blue positive)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def training_report(path: str, history: list[dict], model: Module, images: np.ndarray,
                     labels: np.ndarray) -> list[str]:
-    """Learning curves at `path`; misclassified digits and hidden weights beside it."""
-    stem, ext = os.path.splitext(path)
-    ext = ext or ".png"
-    paths = [stem + ext, f"{stem}-misclassified{ext}", f"{stem}-weights{ext}"]
+    """Learning curves at `path`; beside it, misclassified images and the incoming weights of
+    the first layer that reads the (square) images, if the model has one."""
+    paths = report_paths(path)
     learning_curves(history, paths[0])
     misclassified(model, images, labels, paths[1])
-    if model.sizes[0] == 784:
-        hidden_weights(model, paths[2])
-    else:
-        paths.pop()
+    n = images.shape[1]
+    first = next((p.data for _, p in model.named_parameters()
+                  if p.ndim == 2 and p.shape[1] == n and round(np.sqrt(n)) ** 2 == n), None)
+    if first is None:
+        return paths[:2]
+    hidden_weights(first, paths[2])
     return paths

@@ -57,6 +57,22 @@ def evaluate(model: Module, images: np.ndarray, labels: np.ndarray,
     return int((predict(model, images, threads=threads) == labels).sum())
 
 
+def confusion_matrix(pred: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """counts[i, j]: how many examples of class i were predicted as class j."""
+    counts = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(counts, (np.asarray(labels), np.asarray(pred)), 1)
+    return counts
+
+
+def confusion_table(counts: np.ndarray) -> str:
+    """The confusion matrix as text, rows the true class, columns the predicted one."""
+    n = len(counts)
+    lines = ["confusion matrix (rows: true class, columns: predicted)",
+             "      " + "".join(f"{j:>6}" for j in range(n))]
+    lines += [f"{i:>6}" + "".join(f"{c:>6}" for c in counts[i]) for i in range(n)]
+    return "\n".join(lines)
+
+
 def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimizer,
         epochs: int, batch_size: int, cost: str = "quadratic",
         test: tuple[np.ndarray, np.ndarray] | None = None, seed: Any = 0,

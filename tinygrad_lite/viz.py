@@ -8,9 +8,20 @@ the graph; call backward(retain_graph=True) first to draw it with gradients.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import numpy as np
 
+from .files import write_file
 from .tensor import Tensor
+
+FORMATS = (".dot", ".gv", ".svg", ".png")  # what render() writes: DOT text, or Graphviz's output
+
+
+class RenderError(RuntimeError):
+    """Graphviz's dot program failed or took too long; the DOT text was written instead."""
 
 
 def _quote(text: str) -> str:
@@ -55,3 +66,42 @@ def to_dot(root: Tensor, params: dict[str, Tensor] | None = None) -> str:
         lines.append(f"  {op} -> {ids[id(t)]};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _write_text(path: str, text: str) -> None:
+    write_file(path, lambda f: f.write(text.encode("utf-8")), replace=True, error=ValueError)
+
+
+def render(dot: str, path: str, timeout: float = 60.0) -> str:
+    """Write a graph's DOT text to `path`: as text for .dot/.gv, else rendered by Graphviz's
+    `dot` program to .svg/.png. Without Graphviz, or if it fails or runs past `timeout` seconds,
+    the DOT text goes beside `path` (same name, .dot) so nothing is lost; a failure then raises
+    RenderError naming both files. Returns a line saying what was written."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        raise ValueError(f"{path}: use a {', '.join(FORMATS)} file name")
+    if ext in (".dot", ".gv"):
+        _write_text(path, dot)
+        return f"wrote {path}; render it with: dot -Tsvg {path} -o graph.svg"
+    dot_path = os.path.splitext(path)[0] + ".dot"
+    program = shutil.which("dot")
+    if program is None:
+        _write_text(dot_path, dot)
+        return (f"Graphviz's dot program is not installed (Debian: apt-get install graphviz), so "
+                f"wrote {dot_path}; render it with: dot -T{ext[1:]} {dot_path} -o {path}")
+    image: list[bytes] = []
+    try:
+        done = subprocess.run([program, f"-T{ext[1:]}"], input=dot.encode("utf-8"),
+                              capture_output=True, timeout=timeout)
+        why = (f"exited with status {done.returncode}: "
+               f"{done.stderr.decode(errors='replace').strip()[:200]}" if done.returncode else "")
+        image.append(done.stdout)
+    except subprocess.TimeoutExpired:
+        why = f"ran for more than {timeout:g} s"
+    except OSError as e:
+        why = f"could not run: {e}"
+    if why:
+        _write_text(dot_path, dot)
+        raise RenderError(f"Graphviz's dot {why}; wrote the graph as {dot_path} instead")
+    write_file(path, lambda f: f.write(image[0]), replace=True, error=ValueError)
+    return f"wrote {path}"
