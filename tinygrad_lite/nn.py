@@ -218,31 +218,6 @@ class Tanh(Module):
         return x.tanh()
 
 
-class Sequential(Module):
-    """Modules applied in turn; child i is attribute "i", so names read "0.weight", "2.bias"."""
-
-    def __init__(self, *modules: Module) -> None:
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module")
-            setattr(self, str(i), m)
-
-    def __iter__(self) -> Iterator[Module]:
-        return (m for _, m in self.children())
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self.children())
-
-    def __getitem__(self, i: int) -> Module:
-        return list(self)[i]
-
-    def forward(self, x: Tensor) -> Tensor:
-        for m in vars(self).values():
-            if isinstance(m, Module):
-                x = m.forward(x)
-        return x
-
-
 class ModuleList(Module):
     """A list of modules whose parameters are registered; child i is attribute "i", so names
     read "layers.0.weight" when the list is assigned to `self.layers` (as in PyTorch)."""
@@ -252,8 +227,8 @@ class ModuleList(Module):
 
     def append(self, module: Module) -> "ModuleList":
         if not isinstance(module, Module):
-            raise TypeError(f"ModuleList: item {len(self)} is a {type(module).__name__}, "
-                            "not a Module")
+            raise TypeError(f"{type(self).__name__}: item {len(self)} is a "
+                            f"{type(module).__name__}, not a Module")
         setattr(self, str(len(self)), module)
         return self
 
@@ -270,6 +245,19 @@ class ModuleList(Module):
 
     def __getitem__(self, i: int) -> Module:
         return list(self)[i]
+
+
+class Sequential(ModuleList):
+    """Modules applied in turn; child i is attribute "i", so names read "0.weight", "2.bias"."""
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__(modules)
+
+    def forward(self, x: Tensor) -> Tensor:
+        for m in vars(self).values():
+            if isinstance(m, Module):
+                x = m.forward(x)
+        return x
 
 
 class Conv2d(Module):
