@@ -183,7 +183,7 @@ def _jacobian_forward(func: Callable, inputs: Any, strict: bool) -> Any:
             vs = [np.zeros(t.shape, t.dtype) for t in xs]
             vs[k][i] = 1
             with dual_level():
-                duals = tuple(make_dual(t.detach().requires_grad_(t.requires_grad), d)
+                duals = tuple(make_dual(t.detach().requires_grad_(), d)
                               for t, d in zip(xs, vs))
                 out_tuple, outs = _call(func, duals, "jacobian")
                 tangents = [unpack_dual(o).tangent for o in outs]
