@@ -25,6 +25,7 @@ import numpy as np
 
 _grad_enabled = True
 _tangents: dict | None = None  # forward mode: tensor -> its tangent array, inside a dual_level
+_retaining = False  # whether retain_grad() was ever called (else backward skips looking)
 _recorder = None  # a capture.Recorder while a step is being captured, else None
 _next_number = itertools.count().__next__
 _creation_order = operator.attrgetter("_n")
@@ -387,7 +388,7 @@ class SquaredError(Function):
 
     @staticmethod
     def backward(g: Any, out: Any, a: Any, y: Any, c: float, needs: tuple) -> tuple:
-        da = (a - y) * (g * (2 * c))  # g is the scalar dC/d(out)
+        da = (a - y) * (g * (2 * c) if isinstance(g, Tensor) else 2 * c * float(g))  # g: scalar
         return (da if needs[0] else None), (-da if needs[1] else None)
 
     jvp = staticmethod(lambda t, out, a, y, c: np.vdot(a - y, t[0] - t[1]) * (2 * c))
@@ -581,12 +582,17 @@ def _backprop(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     (autograd.grad), the gradients of its keys are put there instead and no .grad changes."""
     if create_graph:
         _guard("backward(create_graph=True)")
-    grads: dict = {}  # tensor -> dC/d(tensor) summed over its uses so far
-    for r, s in zip(roots, seeds):
-        grads[r] = grads[r] + s if r in grads else s
-    stored = {id(s) for s in seeds}  # ids of arrays a leaf must copy: seeds, grads stored already
+    if len(roots) == 1:
+        grads = {roots[0]: seeds[0]}  # tensor -> dC/d(tensor) summed over its uses so far
+        first = roots[0]._n
+    else:
+        grads = {}
+        for r, s in zip(roots, seeds):
+            grads[r] = grads[r] + s if r in grads else s
+        first = min(r._n for r in roots)
+    stored = set(map(id, seeds))  # ids of arrays a leaf must copy: seeds, grads stored already
     order = _toposort(roots)
-    if _last_change > min(r._n for r in roots):  # a tensor was changed in place since
+    if _last_change > first:  # a tensor was changed in place since this graph was made
         _check_unchanged(order)
     last = min(t._n for t in wanted) if wanted else -1  # no gradient below it is wanted
     for t in order:
@@ -612,7 +618,7 @@ def _backprop(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
             else:
                 _kernel(_accumulate_grad, t, g, copy)
             continue
-        elif getattr(t, "_retains", False):
+        elif _retaining and getattr(t, "_retains", False):
             _kernel(_accumulate_grad, t, g, not create_graph)
         if node.saved is None:
             raise RuntimeError(
@@ -1055,18 +1061,20 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no graph")
         seed = _seed(self, gradient, create_graph, "backward")
-        if retain_graph is None:
-            retain_graph = create_graph
-        with enable_grad() if create_graph else _nothing:
-            _backprop([self], [seed], retain_graph, create_graph)
+        if not create_graph:
+            _backprop([self], [seed], bool(retain_graph), False)
+            return
+        with enable_grad():
+            _backprop([self], [seed], retain_graph is not False, True)
 
     def retain_grad(self) -> None:
         """Keep this tensor's gradient in .grad after backward(), though it is not a leaf (the
         δ of an intermediate result); leaves keep theirs anyway."""
         if not self._requires_grad:
             raise RuntimeError("retain_grad: this tensor does not require grad, so it gets none")
+        global _retaining
         if self._node is not None:
-            self._retains = True
+            self._retains = _retaining = True
 
     @property
     def retains_grad(self) -> bool:
