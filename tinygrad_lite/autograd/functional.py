@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import Tensor, enable_grad
+from ..tensor import Tensor, enable_grad, stack
 from . import grad
 from .forward_ad import dual_level, make_dual, unpack_dual
 
@@ -164,7 +164,6 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
             raise RuntimeError(f"jacobian: the output does not depend on input {used.index(False)} "
                                "(strict=True)")
         if create_graph:  # stack the rows as ops, so the Jacobian keeps their graph
-            from ..tensor import stack
             row = tuple(stack(gs).reshape(o.shape + x.shape) if len(gs) == o.numel() else
                         Tensor(b) for gs, b, x in zip(graphs, blocks, xs))
         else:
