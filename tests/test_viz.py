@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import tinygrad_lite.functional as F
 from tinygrad_lite import Tensor
@@ -74,10 +75,8 @@ def test_graph_model_is_what_to_dot_writes(make):
     assert len(graph.nodes) == len(nodes) and graph.nodes[0].fill == "gold"
 
 
-@pytest.mark.parametrize("make", GRAPHS)
-@pytest.mark.parametrize("rankdir", ["LR", "TB"])
-def test_layout_sends_every_edge_forward_and_overlaps_nothing(make, rankdir):
-    graph = Graph.of(*make())
+def check_layout(graph, rankdir):
+    """Every edge goes forward, no two nodes overlap, everything is inside the extent."""
     layer = graph.layers()
     assert all(layer[a] < layer[b] for a, b in graph.edges)
     assert layer[graph.nodes[0].id] == max(layer.values())          # the root comes last
@@ -94,6 +93,33 @@ def test_layout_sends_every_edge_forward_and_overlaps_nothing(make, rankdir):
         (x, y), (w, h) = lay.pos[n.id], lay.size[n.id]
         assert -1e-9 <= x - w / 2 and x + w / 2 <= lay.width + 1e-9
         assert -1e-9 <= y - h / 2 and y + h / 2 <= lay.height + 1e-9
+
+
+@st.composite
+def random_graphs(draw_):
+    """A random expression over a few leaves: each step applies an op to earlier results."""
+    values = [Tensor(np.ones(2), requires_grad=bool(k % 2))
+              for k in range(draw_(st.integers(1, 4)))]
+    for _ in range(draw_(st.integers(0, 12))):
+        i, j = (draw_(st.integers(0, len(values) - 1)) for _ in range(2))
+        op = draw_(st.sampled_from(["add", "mul", "sigmoid", "exp"]))
+        values.append(values[i] + values[j] if op == "add" else values[i] * values[j]
+                      if op == "mul" else getattr(values[i], op)())
+    root = values[-1]
+    for v in values[:-1]:                       # everything reaches the root
+        root = root + v.sum()
+    return Graph.of(root)
+
+
+@given(random_graphs(), st.sampled_from(["LR", "TB"]))
+def test_layout_of_random_graphs(graph, rankdir):
+    check_layout(graph, rankdir)
+
+
+@pytest.mark.parametrize("make", GRAPHS)
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_layout_sends_every_edge_forward_and_overlaps_nothing(make, rankdir):
+    check_layout(Graph.of(*make()), rankdir)
 
 
 def test_a_chain_is_drawn_straight_and_inputs_sit_beside_their_op():
