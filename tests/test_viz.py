@@ -209,6 +209,10 @@ def test_draw_into_given_axes_scales_the_text(tmp_path):
     assert draw(*digit_graph(), ax=ax) is fig
     sizes = {t.get_fontsize() for t in ax.texts}
     assert len(sizes) == 1 and 2 < sizes.pop() < 9
+    assert np.ptp(ax.get_xlim()) > np.ptp(ax.get_ylim())                 # left to right
+    tall = Figure(figsize=(3, 8)).add_subplot(1, 1, 1)                   # fits it top to bottom
+    draw(*conv_graph(), ax=tall)
+    assert np.ptp(tall.get_xlim()) < np.ptp(tall.get_ylim())
 
 
 def test_draw_refuses_other_formats_and_writes_nothing(tmp_path):

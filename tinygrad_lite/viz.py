@@ -201,20 +201,24 @@ class Graph:
                 return w * 1.25 + 0.25, line * len(n.label) + 0.2
             return w + 0.2, line * len(n.label) + 0.12
 
-        lay = self.layout(size, rankdir or "LR")
-        if rankdir is None and lay.width > WIDEST:
-            lay = self.layout(size, "TB")
         margin = 0.1
-        full = (lay.width + 2 * margin, lay.height + 2 * margin)
+
+        def fit(lay: Layout) -> float:
+            """How much to scale the text for the drawing to fill the given axes."""
+            box, (w, h) = ax.get_position(), ax.figure.get_size_inches()
+            return min(box.width * w / (lay.width + 2 * margin),
+                       box.height * h / (lay.height + 2 * margin))
+
+        lay = self.layout(size, rankdir or "LR")
+        if rankdir is None and ax is not None:        # whichever fills the axes larger
+            lay = max(lay, self.layout(size, "TB"), key=fit)
+        elif rankdir is None and lay.width > WIDEST:
+            lay = self.layout(size, "TB")
         if ax is None:
-            fig = Figure(figsize=full)
-            ax = fig.add_axes((0, 0, 1, 1))
-            scale = 1.0
+            fig = Figure(figsize=(lay.width + 2 * margin, lay.height + 2 * margin))
+            ax, factor = fig.add_axes((0, 0, 1, 1)), 1.0
         else:
-            fig = ax.figure
-            box = ax.get_position()
-            w, h = fig.get_size_inches()
-            scale = min(box.width * w / full[0], box.height * h / full[1])
+            fig, factor = ax.figure, fit(lay)
         ax.set_xlim(-margin, lay.width + margin)
         ax.set_ylim(lay.height + margin, -margin)     # y grows downwards, like the text
         ax.set_aspect("equal")
@@ -226,14 +230,14 @@ class Graph:
                 patches.Rectangle((x - w / 2, y - h / 2), w, h, **style)
             ax.add_patch(shape)
             ax.text(x, y, "\n".join(n.label), ha="center", va="center", parse_math=False,
-                    fontsize=fontsize * scale, linespacing=1.15)
+                    fontsize=fontsize * factor, linespacing=1.15)
         kinds = {n.id: n.kind for n in self.nodes}
         for (a, b), route in zip(self.edges, lay.routes):
             route = list(route)
             route[0] = _edge_of(route[0], route[1], lay.size[a], kinds[a])
             route[-1] = _edge_of(route[-1], route[-2], lay.size[b], kinds[b])
             ax.add_patch(patches.FancyArrowPatch(
-                path=Path(route), arrowstyle="-|>", mutation_scale=10 * scale,
+                path=Path(route), arrowstyle="-|>", mutation_scale=10 * factor,
                 linewidth=0.8, color="black", shrinkA=0, shrinkB=0))
         if path is not None:
             buf = io.BytesIO()
@@ -383,7 +387,8 @@ def draw(root: Tensor, params: dict[str, Tensor] | None = None, ax: Any = None,
     """Draw the graph that produced `root` with matplotlib (no Graphviz needed) and return the
     Figure; a notebook shows it inline. `params` names tensors (name -> tensor); `ax`: draw into
     these axes (text scaled to fit); `path`: also write a .png or .svg file. rankdir "LR" runs
-    left to right, "TB" top to bottom; unset: left to right unless wider than WIDEST inches."""
+    left to right, "TB" top to bottom; unset: left to right unless wider than WIDEST inches
+    (in given axes: whichever fills them larger)."""
     return Graph.of(root, params).draw(ax, path, rankdir)
 
 
