@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -166,12 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
     _threads_arg(p)
     _data_args(p)
 
-    p = sub.add_parser("graph", help="the digit network's cost graph for one mini-batch (DOT)")
+    p = sub.add_parser("graph", help="the digit network's cost graph for one mini-batch "
+                       "(DOT text or a picture)")
     _network_args(p)
     p.add_argument("--batch-size", type=_number(int, 1), default=10, help="images in the batch")
     p.add_argument("--seed", type=_seed, default=0, help="for the weights and the images")
-    p.add_argument("--out", metavar="FILE", help="FILE.dot, or FILE.svg / FILE.png rendered by "
-                   "Graphviz's dot program if installed (unset: DOT text to standard output)")
+    p.add_argument("--out", metavar="FILE", help="FILE.dot (DOT text), or a FILE.svg / FILE.png "
+                   "picture drawn by --engine (unset: DOT text to standard output)")
+    p.add_argument("--engine", choices=["auto", "graphviz", "matplotlib"], default="auto",
+                   help="what draws --out FILE.svg / FILE.png: Graphviz's dot program, "
+                        "matplotlib, or auto: Graphviz if installed, else matplotlib")
     _data_args(p)
 
     p = sub.add_parser("explain", help="BP1-BP4 on one test image, checked against autodiff")
@@ -336,16 +341,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_graph(args: argparse.Namespace) -> int:
     from .models import DigitNet
     from .models.explain import cost_graph
-    from .viz import FORMATS, render
+    from .viz import DRAW_FORMATS, FORMATS, available, render
     sizes = _resolve_sizes(args)
+    engine = args.engine
     if args.out:
         if os.path.splitext(args.out)[1].lower() not in FORMATS:
             raise CommandError(f"--out {args.out}: use a {', '.join(FORMATS)} file name")
         _output(args.out, True, "--out")
+    picture = bool(args.out) and os.path.splitext(args.out)[1].lower() in DRAW_FORMATS
+    if engine != "auto" and not picture:
+        raise UsageError(f"--engine {engine} draws a picture: give --out FILE.svg or FILE.png")
+    if engine == "graphviz" and shutil.which("dot") is None:
+        raise CommandError("--engine graphviz: Graphviz's dot program is not installed "
+                           "(Debian: apt-get install graphviz); or use --engine matplotlib")
+    if engine == "matplotlib" and not available():
+        raise CommandError('--engine matplotlib: matplotlib is not installed (pip install '
+                           '"tinygrad_lite[plot]"); or use --engine graphviz')
+    if engine == "auto" and picture and shutil.which("dot") is None and available():
+        engine = "matplotlib"
     data = _load_data(args, sizes)
     X, Y = _batch(args, data, args.batch_size)
-    dot = cost_graph(DigitNet(sizes, seed=args.seed), X, Y)
-    say(render(dot, args.out) if args.out else dot.rstrip("\n"))
+    graph = cost_graph(DigitNet(sizes, seed=args.seed), X, Y)
+    if engine == "matplotlib":
+        graph.draw(path=args.out)
+        say(f"wrote {args.out} (drawn with matplotlib)")
+    else:
+        dot = graph.to_dot()
+        say(render(dot, args.out) if args.out else dot.rstrip("\n"))
     return 0
 
 
