@@ -166,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="images per step (unset: the model's; mlp: 10)")
     p.add_argument("--lr", type=_number(float, 0, strict=True),
                    help="learning rate η (unset: the model's; mlp: 3.0)")
+    p.add_argument("--lr-decay", type=_number(float, 0, strict=True), help="multiply the "
+                   "learning rate by this after each epoch (unset: the model's; mlp: 1)")
     p.add_argument("--cost", choices=list(COSTS),
                    help="the cost C (unset: the model's; mlp: quadratic)")
     p.add_argument("--init", choices=list(INITS),
@@ -290,10 +292,6 @@ def _batch(args: argparse.Namespace, data: Any, n: int) -> tuple[np.ndarray, np.
 
 # --- commands ----------------------------------------------------------------------------------
 
-RECIPE_FLAGS = ("epochs", "batch_size", "lr", "cost", "init", "optimizer", "momentum",
-                "weight_decay")
-
-
 def _recipe(args: argparse.Namespace) -> None:
     """Fill each recipe flag left unset with the model's default, and check the combination."""
     from .models.zoo import recipe
@@ -311,6 +309,8 @@ def _recipe(args: argparse.Namespace) -> None:
                            "no dropout layers")
     if args.optimizer == "adam" and args.momentum:
         raise CommandError("--momentum applies to --optimizer sgd; Adam has betas instead")
+    if args.lr_decay > 1:
+        raise CommandError(f"--lr-decay must be at most 1 (a decay), got {args.lr_decay:g}")
     if args.expand_data and args.limit:
         raise CommandError("--expand-data and --limit cannot be combined: the expanded set "
                            "is made from all 60,000 images")
@@ -395,6 +395,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     say(f"tinygrad-lite {__version__}: {describe(model)}, {args.cost} cost, "
         + (f"{args.init} init, " if args.model == "mlp" else "")
         + f"{args.optimizer} lr {args.lr:g}"
+        + (f" x{args.lr_decay:g} per epoch" if args.lr_decay != 1 else "")
         + (f" momentum {args.momentum:g}" if args.momentum else "")
         + (f" weight decay {args.weight_decay:g}" if args.weight_decay else "")
         + f", batch {args.batch_size}, {args.epochs} epochs, {len(images)} training images"
@@ -409,7 +410,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     history = fit(model, images, labels, opt, epochs=args.epochs, batch_size=args.batch_size,
                   cost=args.cost, test=(data.test_images, data.test_labels), seed=shuffle_seed,
-                  use_capture=not args.eager, log=log, threads=args.threads, progress=progress)
+                  use_capture=not args.eager, log=log, threads=args.threads,
+                  lr_decay=args.lr_decay, progress=progress)
     elapsed = time.perf_counter() - start
     if history:
         best = max(history, key=lambda r: r["correct"])
@@ -419,7 +421,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"{elapsed:.1f}s in all ({sum(r['seconds'] for r in history):.1f}s training)")
     if save_path:
         save_checkpoint(model, save_path, model=args.model, cost=args.cost, init=args.init,
-                        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+                        optimizer=args.optimizer, lr=args.lr, lr_decay=args.lr_decay,
+                        momentum=args.momentum,
                         weight_decay=args.weight_decay, batch_size=args.batch_size,
                         epochs=args.epochs, seed=args.seed, expand_data=args.expand_data,
                         limit=args.limit, history=history)

@@ -91,7 +91,7 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
         epochs: int, batch_size: int, cost: str = "quadratic",
         test: tuple[np.ndarray, np.ndarray] | None = None, seed: Any = 0,
         use_capture: bool = True, log: Callable[[str], None] | None = print,
-        threads: int | None = None,
+        threads: int | None = None, lr_decay: float = 1.0,
         progress: Callable[[int, int, float], None] | None = None) -> list[dict]:
     """Train for `epochs` passes over (images, labels) in shuffled mini-batches.
 
@@ -103,9 +103,12 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
     and batch if the cost becomes NaN or infinite. `threads` limits numpy's BLAS threads (None:
     tinygrad_lite.threads.pick_threads chooses; the choice is logged once). `progress`, if
     given, is called after each batch with (batches done, batches in the epoch, seconds so far).
+    After each epoch the optimizer's learning rate is multiplied by `lr_decay`.
     """
     if cost not in COSTS:
         raise ValueError(f"cost must be one of {sorted(COSTS)}, got {cost!r}")
+    if not 0 < lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
     if len(images) != len(labels) or len(images) == 0:
@@ -158,6 +161,7 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
                 if progress is not None:
                     progress(batch + 1, batches, time.perf_counter() - start)
             seconds = time.perf_counter() - start
+            optimizer.lr *= lr_decay  # read afresh by the captured step's replays
             row = {"epoch": epoch, "cost": total / len(images), "seconds": seconds}
             if test is not None:
                 correct = evaluate(model, test[0], test[1], threads=threads)
