@@ -33,13 +33,15 @@ class Recipe:
     momentum: float = 0.0
     init: str = "default"
     lr_decay: float = 1.0
+    expand_data: bool = False
 
     def describe(self) -> str:
         return (f"{self.cost} cost, {self.optimizer} lr {self.lr:g}"
                 + (f" x{self.lr_decay:g} per epoch" if self.lr_decay != 1 else "")
                 + (f" momentum {self.momentum:g}" if self.momentum else "")
                 + (f" weight decay {self.weight_decay:g}" if self.weight_decay else "")
-                + f", batch {self.batch_size}, {self.epochs} epochs")
+                + f", batch {self.batch_size}, {self.epochs} epochs"
+                + (", expanded data" if self.expand_data else ""))
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Entry:
     about: str = ""
 
 
+BOOK = Recipe(epochs=10, lr_decay=0.8)  # the chapter-6 rows without expanded data
+
 CLASSES: dict[str, type] = {"DigitNet": DigitNet, "ConvNet": ConvNet}
 
 MODELS: dict[str, Entry] = {
@@ -60,17 +64,19 @@ MODELS: dict[str, Entry] = {
     "shallow": Entry(ConvNet, {"conv": [], "hidden": [100]},
                      Recipe("log-likelihood", "sgd", 0.1, 60, 10),
                      "784-100-10 sigmoid, softmax output (chapter 6's baseline)"),
-    "conv-pool": Entry(ConvNet, {"conv": [20], "hidden": [100]}, Recipe(epochs=10),
+    "conv-pool": Entry(ConvNet, {"conv": [20], "hidden": [100]}, BOOK,
                        "20 5x5 filters, 2x2 max pool, FC 100 sigmoid, softmax"),
-    "conv-pool2": Entry(ConvNet, {"conv": [20, 40], "hidden": [100]}, Recipe(epochs=10),
+    "conv-pool2": Entry(ConvNet, {"conv": [20, 40], "hidden": [100]}, BOOK,
                         "two conv-pool layers (20, 40 filters), FC 100 sigmoid, softmax"),
     "conv-relu": Entry(ConvNet, {"conv": [20, 40], "hidden": [100], "activation": "relu"},
-                       Recipe(epochs=10), "the same with ReLU"),
+                       BOOK, "the same with ReLU"),
     "conv-fc2": Entry(ConvNet, {"conv": [20, 40], "hidden": [100, 100], "activation": "relu"},
-                      Recipe(epochs=10), "ReLU, an extra FC layer of 100"),
+                      Recipe(epochs=6, lr_decay=0.7, expand_data=True),
+                      "ReLU, an extra FC layer of 100"),
     "conv-dropout": Entry(ConvNet, {"conv": [20, 40], "hidden": [1000, 1000],
                                     "activation": "relu", "dropout": 0.5},
-                          Recipe(epochs=10), "ReLU, two FC layers of 1000, dropout 0.5"),
+                          Recipe(epochs=8, lr_decay=0.7, expand_data=True),
+                          "ReLU, two FC layers of 1000, dropout 0.5"),
     "conv": Entry(ConvNet, {"conv": [20, 40], "hidden": [100], "activation": "relu"},
                   Recipe(epochs=8, lr_decay=0.7), "conv-relu, trained quickly to 99%"),
 }

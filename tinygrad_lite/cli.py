@@ -183,8 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(unset: the model's; mlp: 0)")
     p.add_argument("--dropout", type=_dropout, help="dropout probability P in [0, 1) before "
                    "each fully connected layer (unset: the model's; not for mlp)")
-    p.add_argument("--expand-data", action="store_true", help="train on the expanded set: "
-                   "each image also shifted one pixel up, down, left and right (5x the images)")
+    p.add_argument("--expand-data", action=argparse.BooleanOptionalAction,
+                   help="train on the expanded set: each image also shifted one pixel up, down, "
+                   "left and right (5x the images) (unset: the model's; mlp: no)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="the parameters' precision")
     p.add_argument("--seed", type=_seed, default=0, help="for the initial weights and shuffling")
@@ -295,6 +296,7 @@ def _batch(args: argparse.Namespace, data: Any, n: int) -> tuple[np.ndarray, np.
 def _recipe(args: argparse.Namespace) -> None:
     """Fill each recipe flag left unset with the model's default, and check the combination."""
     from .models.zoo import recipe
+    by_default = args.expand_data is None
     for flag, value in recipe(args.model).items():
         if getattr(args, flag) is None:
             setattr(args, flag, value)
@@ -312,8 +314,9 @@ def _recipe(args: argparse.Namespace) -> None:
     if args.lr_decay > 1:
         raise CommandError(f"--lr-decay must be at most 1 (a decay), got {args.lr_decay:g}")
     if args.expand_data and args.limit:
-        raise CommandError("--expand-data and --limit cannot be combined: the expanded set "
-                           "is made from all 60,000 images")
+        raise CommandError("--expand-data and --limit cannot be combined: the expanded set is "
+                           "made from all 60,000 images" + (f" (--model {args.model} expands "
+                           "by default: pass --no-expand-data)" if by_default else ""))
 
 
 def _make_model(args: argparse.Namespace, seed: Any) -> Any:
