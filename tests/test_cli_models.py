@@ -85,6 +85,8 @@ def test_ensemble_members_must_share_an_architecture(capsys, data):
                    match="mlp.npz .*784-30-10.* and conv.npz .* differ")
     one_line_error(capsys, "evaluate", "conv.npz", "gone.npz", "--data-dir", data,
                    match="gone.npz")
+    one_line_error(capsys, "explain", "--checkpoint", "conv.npz", "--data-dir", data,
+                   match="conv.npz: holds a ConvNet, not a DigitNet")
 
 
 @pytest.mark.parametrize("argv, match", [
