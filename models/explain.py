@@ -1,9 +1,11 @@
 """Backprop explained on the real network, and gradient checking as an experiment.
 
 `explain_backprop` runs one example through the seed's equations BP1-BP4 and through the
-autodiff engine, layer by layer, and reports both with their largest difference.
+autodiff engine, layer by layer, and reports both with their largest difference; the engine's δ
+of each layer is read with retain_grad() on z.
 `check_gradients` compares, for every parameter tensor of a digit network, autodiff with
-central differences (every element, or random directions) and with the handwritten equations.
+central differences (every element, or random directions) and with the handwritten equations;
+`check_second_derivatives` does the same for Hessian-vector products.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from typing import Any
 import numpy as np
 
 import tinygrad_lite.functional as F
-from tinygrad_lite import GradcheckError, Tensor, no_grad, numerical_grad
+from tinygrad_lite import GradcheckError, Tensor, nn, no_grad, numerical_grad
+from tinygrad_lite.autograd import functional as AF
 
 from .digits import DigitNet
 from .network import NeuralNetwork, sigmoid, sigmoid_prime
@@ -31,11 +34,13 @@ class LayerReport:
     grad_w: np.ndarray      # BP4, by hand
     autodiff_b: np.ndarray
     autodiff_w: np.ndarray
+    autodiff_delta: np.ndarray  # z.grad, kept by z.retain_grad()
 
     @property
     def max_diff(self) -> float:
         return max(float(np.abs(self.grad_b - self.autodiff_b).max()),
-                   float(np.abs(self.grad_w - self.autodiff_w).max()))
+                   float(np.abs(self.grad_w - self.autodiff_w).max()),
+                   float(np.abs(self.delta - self.autodiff_delta).max()))
 
 
 def explain_backprop(net: NeuralNetwork, x: np.ndarray, y: np.ndarray) -> list[LayerReport]:
@@ -47,7 +52,13 @@ def explain_backprop(net: NeuralNetwork, x: np.ndarray, y: np.ndarray) -> list[L
         zs.append(w @ activations[-1] + b)
         activations.append(sigmoid(zs[-1]))
     model = DigitNet.from_network(net, dtype=np.float64)
-    F.quadratic_cost(model(Tensor(x.T)), y.T).backward()   # n = 1 row: C = ½||y - a||²
+    h, z_tensors = Tensor(x.T), []
+    for layer in model:
+        h = layer(h)
+        if isinstance(layer, nn.Linear):
+            h.retain_grad()  # z is not a leaf: keep its gradient δ = ∂C/∂z
+            z_tensors.append(h)
+    F.quadratic_cost(h, y.T).backward()   # n = 1 row: C = ½||y - a||²
     linears = model.linears()
     reports = []
     delta = (activations[-1] - y) * sigmoid_prime(zs[-1])                 # BP1
@@ -59,7 +70,8 @@ def explain_backprop(net: NeuralNetwork, x: np.ndarray, y: np.ndarray) -> list[L
             z=zs[l].ravel(), a=activations[l + 1].ravel(), delta=delta.ravel(),
             grad_b=delta.ravel(),                                          # BP3
             grad_w=delta @ activations[l].T,                               # BP4
-            autodiff_b=linears[l].bias.grad, autodiff_w=linears[l].weight.grad))
+            autodiff_b=linears[l].bias.grad, autodiff_w=linears[l].weight.grad,
+            autodiff_delta=z_tensors[l].grad.ravel()))
     return reports[::-1]
 
 
@@ -160,6 +172,77 @@ def check_gradients(model: DigitNet, X: np.ndarray, Y: np.ndarray, mode: str = "
     return results
 
 
+@dataclass
+class SecondCheck:
+    """Hessian-vector products of the cost for one parameter tensor, three ways."""
+    name: str
+    shape: tuple
+    checked: str
+    numeric_rel: float    # forward-over-reverse Hv vs central differences of the gradient
+    modes_rel: float      # forward-over-reverse Hv vs reverse-over-reverse vᵀH
+    passed: bool = False
+
+
+SECOND_TOLERANCE = 1e-6  # vs differences of gradients (float64, eps 1e-5); modes: 1e-10
+
+
+def check_second_derivatives(model: DigitNet, X: np.ndarray, Y: np.ndarray,
+                             directions: int = 3, seed: int = 0) -> list[SecondCheck]:
+    """Second derivatives of the quadratic cost of a float64 digit network: for random unit
+    directions v over all parameters θ, the Hessian-vector product H v by forward mode over
+    the reverse sweep (autograd.functional.hvp), against vᵀH by reverse mode twice (vhp; H is
+    symmetric) and against (∇C(θ + εv) - ∇C(θ - εv)) / 2ε, block by parameter tensor."""
+    params = [p for _, p in model.named_parameters()]
+    if params[0].dtype != np.float64:
+        raise ValueError("check_second_derivatives: second derivatives are checked in float64")
+    x, y = Tensor(X.astype(np.float64)), Tensor(Y.astype(np.float64))
+
+    def cost(*ps: Tensor) -> Tensor:
+        h = x
+        for w, b in zip(ps[::2], ps[1::2]):
+            h = F.linear(h, w, b).sigmoid()
+        return F.quadratic_cost(h, y)
+
+    def gradient(ps: list) -> list:
+        ts = [Tensor(p, requires_grad=True) for p in ps]
+        cost(*ts).backward()
+        return [t.grad for t in ts]
+
+    theta = [p.data.copy() for p in params]
+    rng, eps = np.random.default_rng(seed), 1e-5
+    worst_num, worst_modes = np.zeros(len(params)), np.zeros(len(params))
+    for _ in range(directions):
+        v = [rng.normal(size=p.shape) for p in theta]
+        norm = np.sqrt(sum(float((u * u).sum()) for u in v))
+        v = [u / norm for u in v]
+        _, hv = AF.hvp(cost, tuple(Tensor(p) for p in theta), tuple(v))
+        _, vh = AF.vhp(cost, tuple(Tensor(p) for p in theta), tuple(v))
+        plus = gradient([p + eps * u for p, u in zip(theta, v)])
+        minus = gradient([p - eps * u for p, u in zip(theta, v)])
+        for i, (a, b, gp, gm) in enumerate(zip(hv, vh, plus, minus)):
+            numeric = (gp - gm) / (2 * eps)
+            worst_num[i] = max(worst_num[i], _rel(a.numpy(), numeric, 1e-8))
+            worst_modes[i] = max(worst_modes[i], _rel(a.numpy(), b.numpy(), 1e-8))
+    results = []
+    for (name, p), n, m in zip(model.named_parameters(), worst_num, worst_modes):
+        results.append(SecondCheck(name, p.shape, f"{directions} random directions", float(n),
+                                   float(m), bool(n <= SECOND_TOLERANCE and m <= 1e-10)))
+    return results
+
+
+def second_derivatives_report(results: list[SecondCheck]) -> str:
+    """The table `tinygrad-lite gradcheck --order 2` prints."""
+    lines = [f"{'parameter':<10}{'shape':>12}  {'checked':<22}{'Hv vs differences':>19}"
+             f"{'Hv vs vH':>11}"]
+    for r in results:
+        lines.append(f"{r.name:<10}{str(r.shape):>12}  {r.checked:<22}{r.numeric_rel:>19.2e}"
+                     f"{r.modes_rel:>11.2e}  {'ok' if r.passed else 'FAIL'}")
+    lines.append("(Hv: forward mode over the reverse sweep; vH: reverse mode twice; differences: "
+                 f"(∇C(θ+εv) - ∇C(θ-εv)) / 2ε with ε = 1e-5; pass: relative error <= "
+                 f"{SECOND_TOLERANCE:g} vs differences, <= 1e-10 between the modes)")
+    return "\n".join(lines)
+
+
 def example(images: np.ndarray, labels: np.ndarray, index: int) -> tuple[Any, Any]:
     """Test image `index` and its one-hot label."""
     if not 0 <= index < len(images):
@@ -185,6 +268,8 @@ def explain_report(net: NeuralNetwork, x: np.ndarray, y: np.ndarray, title: str)
         formula = "(a - y) ⊙ σ'(z)" if r.equation == "BP1" else "(wᵀ δ_next) ⊙ σ'(z)"
         rows = [("z = w a + b", _summary(r.z), ""), ("a = σ(z)", _summary(r.a), ""),
                 (f"δ = {formula}", _summary(r.delta), r.equation),
+                ("δ = z.grad (retain_grad)", "max |hand - autodiff| = "
+                 f"{np.abs(r.delta - r.autodiff_delta).max():.2e}", r.equation),
                 ("∂C/∂b = δ", "max |hand - autodiff| = "
                  f"{np.abs(r.grad_b - r.autodiff_b).max():.2e}", "BP3"),
                 ("∂C/∂w = δ aᵀ", "max |hand - autodiff| = "

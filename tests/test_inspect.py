@@ -126,3 +126,62 @@ def test_gradcheck_command_passes(argv, capsys):
     assert main(["gradcheck", *argv]) == 0
     out = capsys.readouterr().out
     assert "gradcheck passed" in out and out.count(" ok") >= 4
+
+
+def test_explain_reads_delta_from_the_engine_with_retain_grad():
+    net = NeuralNetwork([784, 7, 10], seed=1)
+    reports = explain_backprop(net, np.random.default_rng(2).uniform(size=784), np.eye(10)[1])
+    for r in reports:
+        np.testing.assert_allclose(r.autodiff_delta, r.delta, rtol=1e-12, atol=1e-15)
+    assert main(["explain", "--hidden", "5"]) == 0
+    assert capsys_free_count(main, ["explain", "--hidden", "5"]) == 2
+
+
+def capsys_free_count(run, argv):
+    """How many δ-from-the-engine rows `explain` prints (one per layer)."""
+    import contextlib
+    import io
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        run(argv)
+    return buf.getvalue().count("δ = z.grad (retain_grad)")
+
+
+def test_explain_delta_row_shows_a_wrong_engine_delta(monkeypatch, capsys):
+    """Break Affine's dx (how δ reaches the hidden layer): the hidden layer's engine δ then
+    differs from BP2's, the output layer's does not, and explain fails."""
+    real = engine.Affine.backward
+
+    def wrong_dx(g, out, x, w, b, needs):
+        gx, gw, gb = real(g, out, x, w, b, needs)
+        return (None if gx is None else gx * 1.5), gw, gb
+    monkeypatch.setattr(engine.Affine, "backward", staticmethod(wrong_dx))
+    net = NeuralNetwork([784, 6, 10], seed=1)
+    hidden, output = explain_backprop(net, np.random.default_rng(2).uniform(size=784),
+                                      np.eye(10)[3])
+    assert np.abs(hidden.autodiff_delta - hidden.delta).max() > 1e-4
+    np.testing.assert_allclose(output.autodiff_delta, output.delta, rtol=1e-12)
+    assert main(["explain", "--hidden", "6"]) == 1
+    assert "MISMATCH" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--hidden", "4"], ["--sizes", "784,5,4,10", "--directions", "2"]])
+def test_gradcheck_order_2_passes(argv, capsys):
+    assert main(["gradcheck", "--order", "2", *argv]) == 0
+    out = capsys.readouterr().out
+    assert "gradcheck --order 2 passed" in out and out.count(" ok") >= 4
+
+
+def test_gradcheck_order_2_fails_on_a_wrong_second_derivative(monkeypatch, capsys):
+    # first derivatives stay right; σ'' is lost (σ(x) read as a constant in the backward rule)
+    monkeypatch.setattr(engine.Sigmoid, "backward", staticmethod(
+        lambda g, out, x: (g * engine._array(out) * (1 - engine._array(out)),)))
+    assert main(["gradcheck", "--hidden", "3"]) == 0
+    capsys.readouterr()
+    assert main(["gradcheck", "--order", "2", "--hidden", "3"]) == 1
+    assert "FAILED" in capsys.readouterr().err
+
+
+def test_gradcheck_order_2_needs_float64(capsys):
+    assert main(["gradcheck", "--order", "2", "--dtype", "float32"]) == 2
+    assert "float64" in capsys.readouterr().err

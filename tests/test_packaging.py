@@ -18,7 +18,8 @@ INSTALLED_FROM_CHECKOUT = PACKAGE == ROOT / "tinygrad_lite"
 # The library: the engine and everything a user's own network needs. The application (the
 # command line, its plots, the seed's models) sits above it and may import it, never the reverse.
 LIBRARY = ["tensor", "functional", "nn", "optim", "gradcheck", "capture", "serialization",
-           "data", "train", "viz"]
+           "data", "train", "viz", "conv", "autograd/__init__", "autograd/functional",
+           "autograd/forward_ad"]
 APPLICATION = {"tinygrad_lite.cli", "tinygrad_lite.plot", "tinygrad_lite.models", "models"}
 
 
@@ -73,3 +74,14 @@ def test_a_users_models_module_changes_nothing(tmp_path):
                        ([sys.executable, "-m", "tinygrad_lite", "--help"], "train")):
         proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0 and says in proc.stdout, proc.stderr
+
+
+def test_every_subpackage_of_the_checkout_is_in_the_distribution():
+    """A folder with an __init__.py that pyproject does not list would be missing from the
+    wheel (the tests of an editable install would not notice)."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    listed = set(text.split("packages = [", 1)[1].split("]", 1)[0].replace('"', "").replace(
+        " ", "").split(","))
+    found = {".".join(p.relative_to(ROOT).parent.parts)
+             for p in (ROOT / "tinygrad_lite").rglob("__init__.py")}
+    assert found <= listed, f"not in pyproject's packages: {sorted(found - listed)}"

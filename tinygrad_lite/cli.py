@@ -28,6 +28,10 @@ class CommandError(Exception):
     """A problem to report in one line, without a traceback."""
 
 
+class UsageError(CommandError):
+    """Arguments that do not go together: reported in one line, exit status 2."""
+
+
 # --- output that survives a closed pipe (train | head) -----------------------------------------
 
 def say(text: str = "") -> None:
@@ -238,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="full: every element; projection: random directions vᵀ∇C; "
                         "auto: full up to 30,000 parameters")
     p.add_argument("--directions", type=_number(int, 1), default=10,
-                   help="random directions in projection mode")
+                   help="random directions in projection mode (and for --order 2)")
+    p.add_argument("--order", type=int, choices=[1, 2], default=1,
+                   help="1: gradients; 2: second derivatives (Hessian-vector products, float64)")
     p.add_argument("--batch-size", type=_number(int, 1), default=10, help="images in the cost")
     p.add_argument("--seed", type=_seed, default=0, help="for the weights, images, directions")
     _data_args(p)
@@ -523,8 +529,12 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     from .models import DigitNet
     from .models.explain import check_gradients, gradcheck_report
     sizes = _resolve_sizes(args)
+    if args.order == 2 and args.dtype != "float64":
+        raise UsageError("--order 2 checks second derivatives in float64; drop --dtype float32")
     model = DigitNet(sizes, dtype=np.dtype(args.dtype), seed=args.seed)
     n_params = sum(p.numel() for p in model.parameters())
+    if args.order == 2:
+        return _gradcheck_second(args, model, sizes, n_params)
     mode = args.mode if args.mode != "auto" else ("full" if n_params <= 30000 else "projection")
     data = _load_data(args, sizes)
     X, Y = _batch(args, data, args.batch_size)
@@ -537,6 +547,22 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         print(f"gradcheck FAILED for {', '.join(failed)}", file=sys.stderr)
         return 1
     say("gradcheck passed")
+    return 0
+
+
+def _gradcheck_second(args: argparse.Namespace, model: Any, sizes: list, n_params: int) -> int:
+    from .models.explain import check_second_derivatives, second_derivatives_report
+    data = _load_data(args, sizes)
+    X, Y = _batch(args, data, args.batch_size)
+    say(f"gradcheck --order 2: {'-'.join(map(str, sizes))} network, {n_params} parameters, "
+        f"float64, {args.batch_size} MNIST test images, quadratic cost, second derivatives")
+    results = check_second_derivatives(model, X, Y, directions=args.directions, seed=args.seed)
+    say(second_derivatives_report(results))
+    failed = [r.name for r in results if not r.passed]
+    if failed:
+        print(f"gradcheck --order 2 FAILED for {', '.join(failed)}", file=sys.stderr)
+        return 1
+    say("gradcheck --order 2 passed")
     return 0
 
 
@@ -577,7 +603,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandError, ValueError, TypeError, RuntimeError, MemoryError, OSError,
             GradcheckError) as e:
         print(f"tinygrad-lite {args.command}: error: {_one_line(e)}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(e, UsageError) else 1
 
 
 if __name__ == "__main__":

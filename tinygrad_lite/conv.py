@@ -4,15 +4,18 @@ Each op sees its input through windows: a strided view of shape (N, C, Ho, Wo, k
 [n, c, i, j] entry is the kh x kw patch under output pixel (i, j), made without copying.
 Forward is then one matrix product (conv), or one elementwise max or add per kernel offset
 (pools); backward adds each kernel offset's share of the gradient back into the input, one
-strided add per offset (kh * kw adds, no Python loop over pixels).
+strided add per offset (kh * kw adds, no Python loop over pixels). The windows and their adjoint
+are ops too (Unfold, Fold), so the backward rules, written with them, differentiate again.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import tensor as engine
-from .tensor import Function, Tensor, _kernel, pad
+from .tensor import Expand, Function, Tensor, _array, _kernel, pad
 
 
 def _pad(x: np.ndarray, padding: tuple, value: float = 0.0) -> np.ndarray:
@@ -47,33 +50,79 @@ def _fold(parts: np.ndarray, x_shape: tuple, stride: tuple, padding: tuple) -> n
     return gx[:, :, ph:ph + x_shape[2], pw:pw + x_shape[3]]
 
 
+class Unfold(Function):
+    """The windows of x (N, C, H, W), padded with zeros: out[n, c, i, j, p, q] =
+    x[n, c, s·p + i, s·q + j] (a strided view, no copy);  dx = g folded back (Fold);
+    d(out) = dx unfolded"""
+
+    @staticmethod
+    def forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
+        return _windows(_pad(x, padding), kernel, stride).transpose(0, 1, 4, 5, 2, 3)
+
+    @staticmethod
+    def backward(g: Any, out: Any, x: Any, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
+        return (Fold.run(g, shape=x.shape, stride=stride, padding=padding),)
+
+    jvp = staticmethod(lambda t, out, x, kernel, stride, padding:
+                       Unfold.forward(t[0], kernel, stride, padding))
+
+
+class Fold(Function):
+    """Unfold's adjoint: parts (N, C, kh, kw, Ho, Wo) added back to the pixels of an input of
+    `shape`;  dparts = g unfolded;  d(out) = dparts folded"""
+
+    @staticmethod
+    def forward(parts: np.ndarray, shape: tuple, stride: tuple, padding: tuple) -> np.ndarray:
+        return _fold(parts, shape, stride, padding)
+
+    @staticmethod
+    def backward(g: Any, out: Any, parts: Any, shape: tuple, stride: tuple,
+                 padding: tuple) -> tuple:
+        return (Unfold.run(g, kernel=parts.shape[2:4], stride=stride, padding=padding),)
+
+    jvp = staticmethod(lambda t, out, parts, shape, stride, padding:
+                       _fold(t[0], shape, stride, padding))
+
+
 class Conv2d(Function):
-    """out[n,o,p,q] = b[o] + Σ_c,i,j w[o,c,i,j] x[n,c,s·p+i,s·q+j]  (x padded; cross-correlation);
-    dx[n,c,s·p+i,s·q+j] += Σ_o g[n,o,p,q] w[o,c,i,j],  dw[o,c,i,j] = Σ_n,p,q g[n,o,p,q]
-    x[n,c,s·p+i,s·q+j],  db[o] = Σ_n,p,q g[n,o,p,q]"""
+    """out[n,o,p,q] = b[o] + Σ_c,i,j w[o,c,i,j] x[n,c,s·p+i,s·q+j]  (x padded; cross-correlation),
+    one matrix product of w with x's windows (im2col);
+    dx = g @ w folded back to the pixels,  dw[o,c,i,j] = Σ_n,p,q g[n,o,p,q] x[n,c,s·p+i,s·q+j],
+    db[o] = Σ_n,p,q g[n,o,p,q];  d(out) = conv(dx, w) + conv(x, dw) + db"""
 
     @staticmethod
     def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: tuple,
                 padding: tuple) -> np.ndarray:
         o, c, kh, kw = w.shape
-        win = _windows(_pad(x, padding), (kh, kw), stride)
-        n, _, ho, wo = win.shape[:4]
-        cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)  # im2col
-        out = (w.reshape(o, -1) @ cols).reshape(n, o, ho, wo)
+        cols = Unfold.forward(x, (kh, kw), stride, padding)
+        n, _, _, _, ho, wo = cols.shape
+        out = (w.reshape(o, -1) @ cols.reshape(n, c * kh * kw, ho * wo)).reshape(n, o, ho, wo)
         return out if b is None else out + b.reshape(o, 1, 1)
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, w: np.ndarray,
-                 b: np.ndarray | None = None, *, stride: tuple, padding: tuple) -> tuple:
+    def backward(g: Any, out: Any, x: Any, w: Any, b: Any = None, *, stride: tuple,
+                 padding: tuple, needs: tuple = (True, True, True)) -> tuple:
         o, c, kh, kw = w.shape
         n, _, ho, wo = g.shape
-        win = _windows(_pad(x, padding), (kh, kw), stride)
-        cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
         g2 = g.reshape(n, o, ho * wo)
-        gw = (g2 @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
-        parts = (w.reshape(o, -1).T @ g2).reshape(n, c, kh, kw, ho, wo)
-        gx = _fold(parts, x.shape, stride, padding)
-        return (gx, gw) if b is None else (gx, gw, g.sum(axis=(0, 2, 3)))
+        gx = gw = None
+        if needs[0]:
+            parts = (w.reshape(o, -1).T @ g2).reshape(n, c, kh, kw, ho, wo)
+            gx = Fold.run(parts, shape=x.shape, stride=stride, padding=padding)
+        if needs[1]:
+            cols = Unfold.run(x, kernel=(kh, kw), stride=stride, padding=padding)
+            gw = (g2 @ cols.reshape(n, c * kh * kw, ho * wo).swapaxes(1, 2)).sum(axis=0)
+            gw = gw.reshape(w.shape)
+        if b is None:
+            return gx, gw
+        return gx, gw, (g.sum(axis=(0, 2, 3)) if needs[2] else None)
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
+            *, stride: tuple, padding: tuple) -> np.ndarray:
+        return (Conv2d.forward(t[0], w, stride=stride, padding=padding) +
+                Conv2d.forward(x, t[1], None if b is None else t[2], stride=stride,
+                               padding=padding))
 
 
 def _across(win: np.ndarray, op: np.ufunc) -> np.ndarray:
@@ -86,47 +135,65 @@ def _across(win: np.ndarray, op: np.ufunc) -> np.ndarray:
     return out
 
 
+def _first_maxima(x: np.ndarray, out: np.ndarray, kernel: tuple, stride: tuple,
+                  padding: tuple) -> np.ndarray:
+    """(N, C, kh, kw, Ho, Wo) bools: True at each window's first maximum in row-major order
+    (at its first NaN if it holds one)."""
+    win = _windows(_pad(x, padding, -np.inf), kernel, stride)
+    n, c, ho, wo, kh, kw = win.shape
+    hits = np.empty((n, c, kh, kw, ho, wo), bool)
+    free = np.ones(out.shape, bool)  # windows whose first maximum is still to be met
+    nan = np.isnan(out) if np.isnan(out).any() else None
+    for i, j in np.ndindex(kh, kw):
+        v = win[..., i, j]
+        hit = v == out
+        if nan is not None:
+            hit |= nan & np.isnan(v)
+        hit &= free
+        free ^= hit
+        hits[:, :, i, j] = hit
+    return hits
+
+
 class MaxPool2d(Function):
     """out = max of each window (padding counts as -inf; NaN if the window holds one);
-    dx = g routed to the window's first maximum in row-major order (PyTorch's rule for ties)"""
+    dx = g routed to the window's first maximum in row-major order (PyTorch's rule for ties);
+    d(out) = dx at that maximum"""
 
     @staticmethod
     def forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
         return _across(_windows(_pad(x, padding, -np.inf), kernel, stride), np.maximum)
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, kernel: tuple, stride: tuple,
-                 padding: tuple) -> tuple:
-        win = _windows(_pad(x, padding, -np.inf), kernel, stride)
-        n, c, ho, wo, kh, kw = win.shape
-        parts = np.empty((n, c, kh, kw, ho, wo), g.dtype)
-        free = np.ones(out.shape, bool)  # windows whose first maximum is still to be met
-        nan = np.isnan(out) if np.isnan(out).any() else None  # NaN windows: to the first NaN
-        for i, j in np.ndindex(kh, kw):
-            v = win[..., i, j]
-            hit = v == out
-            if nan is not None:
-                hit |= nan & np.isnan(v)
-            hit &= free
-            free ^= hit
-            np.multiply(g, hit, out=parts[:, :, i, j])
-        return (_fold(parts, x.shape, stride, padding),)
+    def backward(g: Any, out: Any, x: Any, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
+        hits = _first_maxima(_array(x), _array(out), kernel, stride, padding)
+        n, c, ho, wo = g.shape
+        parts = g.reshape(n, c, 1, 1, ho, wo) * hits
+        return (Fold.run(parts, shape=x.shape, stride=stride, padding=padding),)
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, x: np.ndarray, kernel: tuple, stride: tuple,
+            padding: tuple) -> np.ndarray:
+        hits = _first_maxima(x, out, kernel, stride, padding)
+        return (Unfold.forward(t[0], kernel, stride, padding) * hits).sum(axis=(2, 3))
 
 
 class AvgPool2d(Function):
     """out = mean of each window (padding counts as zeros, PyTorch's count_include_pad=True);
-    dx = g / (kh kw) to every pixel of the window"""
+    dx = g / (kh kw) to every pixel of the window;  d(out) = the mean of dx over the window"""
 
     @staticmethod
     def forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
         return _across(_windows(_pad(x, padding), kernel, stride), np.add) / (kernel[0] * kernel[1])
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, kernel: tuple, stride: tuple,
-                 padding: tuple) -> tuple:
+    def backward(g: Any, out: Any, x: Any, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
         (kh, kw), (n, c, ho, wo) = kernel, g.shape
-        share = np.broadcast_to((g / (kh * kw))[:, :, None, None], (n, c, kh, kw, ho, wo))
-        return (_fold(share, x.shape, stride, padding),)
+        share = Expand.run(g.reshape(n, c, 1, 1, ho, wo) / (kh * kw), shape=(n, c, kh, kw, ho, wo))
+        return (Fold.run(share, shape=x.shape, stride=stride, padding=padding),)
+
+    jvp = staticmethod(lambda t, out, x, kernel, stride, padding:
+                       AvgPool2d.forward(t[0], kernel, stride, padding))
 
 
 # ----------------------------------------------------------------------------------------------

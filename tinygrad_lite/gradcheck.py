@@ -228,3 +228,50 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
                 raise GradcheckError(msg)
             return False
     return True
+
+
+def gradgradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor],
+                  grad_outputs: Sequence[Tensor] | Tensor | None = None, eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
+                  seed: int = 0) -> bool:
+    """gradcheck of the gradient: True if the second derivatives of fn, taken by
+    differentiating its backward sweep (create_graph=True), match central differences of it.
+
+    As PyTorch's: the checked function is (inputs, u) -> uᵀ d fn / d inputs (its values for the
+    inputs that require grad, flattened and joined), so both its inputs and u get checked; u is
+    `grad_outputs` (one float64 tensor of fn's output shape), or random normal from `seed`.
+    Errors name "input k" counting the inputs and then u.
+    """
+    from .autograd import grad  # the engine's reverse sweep as a function
+    from .tensor import cat, enable_grad
+
+    _check_settings(eps, atol, rtol)
+    inputs = _check_inputs(fn, inputs)
+    with enable_grad():
+        out = fn(*inputs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradgradcheck: fn must return a Tensor, got {type(out).__name__}")
+    if grad_outputs is None:
+        u = Tensor(np.random.default_rng(seed).standard_normal(out.shape), requires_grad=True)
+    else:
+        u = grad_outputs if isinstance(grad_outputs, Tensor) else list(grad_outputs)[0]
+        if not isinstance(u, Tensor) or u.shape != out.shape or u.dtype != np.float64:
+            raise ValueError(f"gradgradcheck: grad_outputs must be one float64 Tensor of fn's "
+                             f"output shape {out.shape}")
+        u = u.detach().requires_grad_()
+    wrt = [t for t in inputs if t.requires_grad]
+
+    def first_derivatives(*args: Tensor) -> Tensor:
+        *xs, v = args
+        with enable_grad():
+            y = fn(*xs)
+            if not y.requires_grad:
+                return Tensor(np.zeros(sum(t.numel() for t in wrt)))
+            gs = grad(y, [x for x in xs if x.requires_grad], v, create_graph=True,
+                      materialize_grads=True)
+            return cat([g.reshape(-1) for g in gs])
+
+    try:
+        return gradcheck(first_derivatives, [*inputs, u], eps, atol, rtol, raise_exception)
+    except GradcheckError as e:
+        raise GradcheckError(f"gradgradcheck (the gradient's derivatives): {e}") from None

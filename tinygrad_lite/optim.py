@@ -41,7 +41,11 @@ class Optimizer:
         _kernel(_zero_grads, self.params)
 
     def step(self) -> None:
-        """Update every parameter that has a grad (in place)."""
+        """Update every parameter that has a grad (in place). A grad made by
+        backward(create_graph=True) is a Tensor; its values are used."""
+        for p in self.params:
+            if isinstance(p._grad, Tensor):
+                p._grad = p._grad._data
         _kernel(self._step)
         _kernel(_mark_changed, *[p for p in self.params if p._grad is not None])
 

@@ -14,6 +14,7 @@ recorded once and replayed (see `tinygrad_lite.capture`).
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
 import math
@@ -23,6 +24,8 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 _grad_enabled = True
+_tangents: dict | None = None  # forward mode: tensor -> its tangent array, inside a dual_level
+_retaining = False  # whether retain_grad() was ever called (else backward skips looking)
 _recorder = None  # a capture.Recorder while a step is being captured, else None
 _next_number = itertools.count().__next__
 _creation_order = operator.attrgetter("_n")
@@ -80,11 +83,22 @@ class no_grad:
 
     def __call__(self, fn: Callable) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
+            with type(self)():
                 return fn(*args, **kwargs)
 
         wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
         return wrapper
+
+
+class enable_grad(no_grad):
+    """Context manager and decorator under which ops record a graph again (torch.enable_grad)."""
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._prev, _grad_enabled = _grad_enabled, True
+
+
+_nothing = contextlib.nullcontext()
 
 
 def is_grad_enabled() -> bool:
@@ -96,7 +110,19 @@ def is_grad_enabled() -> bool:
 
 
 class Function:
-    """Base class of every op: subclasses define static `forward` and `backward`.
+    """Base class of every op: subclasses define static `forward`, `backward` and `jvp`.
+
+        forward(*arrays, **params) -> out
+        backward(g, out, *inputs, **params) -> one gradient (or None) per input   (reverse mode)
+        jvp(tangents, out, *arrays, **params) -> the tangent of out               (forward mode)
+
+    A backward rule is written once for two kinds of values: numpy arrays (the first-order
+    gradient, the fast path) and Tensors (`backward(create_graph=True)`, which records the
+    gradient computation as a graph of its own, so it can be differentiated again). It uses
+    operators, methods both kinds have, and other ops through `Op.run`, never np.* directly on
+    g; masks that depend on values only (ReLU's x > 0) come from `_array`, as constants.
+    `tangents` holds one array per input: the input's tangent (zeros if it has none), None for
+    integer and bool inputs.
 
     An op whose backward takes a `needs` argument is told which inputs need a gradient (a tuple
     of bools, one per input), so it can skip the others. An op with a non-float result (argmax)
@@ -104,6 +130,7 @@ class Function:
     """
 
     takes_needs = False  # set for subclasses whose backward has a `needs` parameter
+    jvp: Any = None
 
     def __init_subclass__(cls) -> None:
         if "backward" in cls.__dict__:
@@ -122,71 +149,127 @@ class Function:
             out = np.asarray(out)
         if _recorder is not None:
             _recorder.record(cls.forward, arrays, params, out, tensors)
-        if _grad_enabled:
+        node = None
+        if _grad_enabled and out.dtype.kind == "f":
             for t in tensors:
-                if t._requires_grad and out.dtype.kind == "f":
+                if t._requires_grad:
                     if cls.takes_needs:  # params is this call's own dict
                         params["needs"] = tuple(map(_requires_grad, tensors))
-                    return Tensor._make(out, Node(cls, tensors, arrays, params))
-        return Tensor._make(out, None)
+                    node = Node(cls, tensors, arrays, params)
+                    break
+        result = Tensor._make(out, node)
+        if _tangents and out.dtype.kind == "f":
+            _push_tangent(cls, tensors, arrays, params, result)
+        return result
+
+    @classmethod
+    def run(cls, *args: Any, **params: Any) -> Any:
+        """The op on arrays (its forward), or on Tensors (apply: recorded in the graph) if any
+        argument is a Tensor; backward rules call other ops this way."""
+        for a in args:
+            if isinstance(a, Tensor):
+                return cls.apply(*(_constant(v, a) for v in args), **params)
+        return cls.forward(*args, **params)
+
+
+def _constant(v: Any, like: "Tensor") -> "Tensor":
+    """v as a Tensor: itself if it is one, else a constant (a Python number takes like's dtype)."""
+    if isinstance(v, Tensor):
+        return v
+    if isinstance(v, (int, float)):
+        return Tensor._make(np.asarray(v, like.dtype), None)
+    return Tensor._make(np.asarray(v), None)
+
+
+def _array(v: Any) -> np.ndarray:
+    """The values of an array or a Tensor: for masks and weights that are constants of a rule."""
+    return v._data if isinstance(v, Tensor) else v
+
+
+def _push_tangent(op: type, tensors: tuple, arrays: list, params: dict, result: "Tensor") -> None:
+    """Forward mode: give result the tangent op.jvp makes from its inputs' tangents, if any
+    input has one (the others count as zeros)."""
+    given = [_tangents.get(t) for t in tensors]
+    if all(d is None for d in given):
+        return
+    if op.jvp is None:
+        raise NotImplementedError(f"forward mode: {op.__name__} has no tangent rule (jvp)")
+    tangents = tuple(d if d is not None else np.zeros_like(a) if a.dtype.kind == "f" else None
+                     for d, a in zip(given, arrays))
+    params = {k: v for k, v in params.items() if k != "needs"}
+    tangent = np.asarray(op.jvp(tangents, result._data, *arrays, **params))
+    if tangent.shape != result.shape:
+        tangent = np.broadcast_to(tangent, result.shape)
+    _tangents[result] = tangent.astype(result.dtype, copy=False)
 
 
 class Add(Function):
-    """a + b;  da = g,  db = g"""
+    """a + b;  da = g,  db = g;  d(out) = da + db"""
     forward = staticmethod(lambda a, b: a + b)
     backward = staticmethod(lambda g, out, a, b: (g, g))
+    jvp = staticmethod(lambda t, out, a, b: t[0] + t[1])
 
 
 class Sub(Function):
-    """a - b;  da = g,  db = -g"""
+    """a - b;  da = g,  db = -g;  d(out) = da - db"""
     forward = staticmethod(lambda a, b: a - b)
     backward = staticmethod(lambda g, out, a, b: (g, -g))
+    jvp = staticmethod(lambda t, out, a, b: t[0] - t[1])
 
 
 class Mul(Function):
-    """a * b;  da = g b,  db = g a"""
+    """a * b;  da = g b,  db = g a;  d(out) = da b + a db"""
     forward = staticmethod(lambda a, b: a * b)
     backward = staticmethod(lambda g, out, a, b: (g * b, g * a))
+    jvp = staticmethod(lambda t, out, a, b: t[0] * b + a * t[1])
 
 
 class Div(Function):
-    """a / b;  da = g / b,  db = -g a / b² = -g out / b"""
+    """a / b;  da = g / b,  db = -g a / b² = -g out / b;  d(out) = (da - out db) / b"""
     forward = staticmethod(lambda a, b: a / b)
     backward = staticmethod(lambda g, out, a, b: (g / b, -(g * out) / b))
+    jvp = staticmethod(lambda t, out, a, b: (t[0] - out * t[1]) / b)
 
 
 class Neg(Function):
-    """-x;  dx = -g"""
+    """-x;  dx = -g;  d(out) = -dx"""
     forward = staticmethod(lambda x: -x)
     backward = staticmethod(lambda g, out, x: (-g,))
+    jvp = staticmethod(lambda t, out, x: -t[0])
 
 
 class Pow(Function):
-    """x ** p for a constant p;  dx = g p x^(p-1)"""
+    """x ** p for a constant p;  dx = g p x^(p-1);  d(out) = p x^(p-1) dx"""
 
     @staticmethod
     def forward(x: np.ndarray, p: float) -> np.ndarray:
         return x * x if p == 2 else x**p
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, p: float) -> tuple:
+    def backward(g: Any, out: Any, x: Any, p: float) -> tuple:
         return (g * (2 * x) if p == 2 else g * p * x ** (p - 1),)
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, x: np.ndarray, p: float) -> np.ndarray:
+        return Pow.backward(t[0], out, x, p)[0]
 
 
 class Exp(Function):
-    """e^x;  dx = g e^x = g out"""
+    """e^x;  dx = g e^x = g out;  d(out) = out dx"""
     forward = staticmethod(lambda x: np.exp(x))
     backward = staticmethod(lambda g, out, x: (g * out,))
+    jvp = staticmethod(lambda t, out, x: t[0] * out)
 
 
 class Log(Function):
-    """ln x;  dx = g / x"""
+    """ln x;  dx = g / x;  d(out) = dx / x"""
     forward = staticmethod(lambda x: np.log(x))
     backward = staticmethod(lambda g, out, x: (g / x,))
+    jvp = staticmethod(lambda t, out, x: t[0] / x)
 
 
 class Sigmoid(Function):
-    """σ(x) = 1 / (1 + e^-x);  dx = g σ(x)(1 - σ(x))  (BP1/BP2's σ'(z))
+    """σ(x) = 1 / (1 + e^-x);  dx = g σ(x)(1 - σ(x))  (BP1/BP2's σ'(z));  d(out) = σ'(x) dx
 
     e^-x overflows to inf for x below about -88 (float32) or -709 (float64); 1/(1+inf) is then
     exactly 0, the correct limit, so the overflow warning is silenced rather than the input clipped.
@@ -198,41 +281,49 @@ class Sigmoid(Function):
         return 1 / (1 + np.exp(-x))
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray) -> tuple:
+    def backward(g: Any, out: Any, x: Any) -> tuple:
         return (g * out * (1 - out),)
+
+    jvp = staticmethod(lambda t, out, x: t[0] * out * (1 - out))
 
 
 class ReLU(Function):
-    """max(x, 0);  dx = g [x > 0]"""
+    """max(x, 0);  dx = g [x > 0];  d(out) = [x > 0] dx"""
     forward = staticmethod(lambda x: np.maximum(x, 0))
-    backward = staticmethod(lambda g, out, x: (g * (x > 0),))
+    backward = staticmethod(lambda g, out, x: (g * (_array(x) > 0),))
+    jvp = staticmethod(lambda t, out, x: t[0] * (x > 0))
 
 
 class Tanh(Function):
-    """tanh x;  dx = g (1 - tanh² x)"""
+    """tanh x;  dx = g (1 - tanh² x);  d(out) = (1 - out²) dx"""
     forward = staticmethod(lambda x: np.tanh(x))
     backward = staticmethod(lambda g, out, x: (g * (1 - out * out),))
+    jvp = staticmethod(lambda t, out, x: t[0] * (1 - out * out))
+
+
+def _inside(x: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
+    """lo <= x <= hi (a bound of None is no bound): where clamp passes x through."""
+    keep = np.ones(x.shape, bool)
+    if lo is not None:
+        keep &= x >= lo
+    if hi is not None:
+        keep &= x <= hi
+    return keep
 
 
 class Clamp(Function):
-    """min(max(x, lo), hi);  dx = g where lo <= x <= hi, else 0"""
+    """min(max(x, lo), hi);  dx = g where lo <= x <= hi, else 0;  d(out) likewise from dx"""
 
     @staticmethod
     def forward(x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
         return np.clip(x, lo, hi)
 
-    @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, lo: Any, hi: Any) -> tuple:
-        keep = np.ones(x.shape, bool)
-        if lo is not None:
-            keep &= x >= lo
-        if hi is not None:
-            keep &= x <= hi
-        return (g * keep,)
+    backward = staticmethod(lambda g, out, x, lo, hi: (g * _inside(_array(x), lo, hi),))
+    jvp = staticmethod(lambda t, out, x, lo, hi: t[0] * _inside(x, lo, hi))
 
 
 class Matmul(Function):
-    """a @ b;  da = g @ bᵀ,  db = aᵀ @ g
+    """a @ b;  da = g @ bᵀ,  db = aᵀ @ g;  d(out) = da @ b + a @ db
 
     A 1-D operand is a row (for a) or column (for b) vector, as numpy defines matmul; `needs`
     says which inputs want a gradient, so x @ W skips dC/dx for the data x.
@@ -243,26 +334,28 @@ class Matmul(Function):
         return a @ b
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, a: np.ndarray, b: np.ndarray,
-                 needs: tuple = (True, True)) -> tuple:
+    def backward(g: Any, out: Any, a: Any, b: Any, needs: tuple = (True, True)) -> tuple:
         if a.ndim == 2 and b.ndim == 2:
             return (g @ b.T if needs[0] else None, a.T @ g if needs[1] else None)
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g[..., None] if b.ndim == 1 else g
-        g2 = g2[..., None, :] if a.ndim == 1 else g2
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a  # vectors as matrices, and g to match
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        g2 = g.reshape(g.shape + (1,)) if b.ndim == 1 else g
+        g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if a.ndim == 1 else g2
         ga = gb = None
         if needs[0]:
             ga = g2 @ b2.swapaxes(-1, -2)
-            ga = ga[..., 0, :] if a.ndim == 1 else ga
+            ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:]) if a.ndim == 1 else ga
         if needs[1]:
             gb = a2.swapaxes(-1, -2) @ g2
-            gb = gb[..., 0] if b.ndim == 1 else gb
+            gb = gb.reshape(gb.shape[:-1]) if b.ndim == 1 else gb
         return ga, gb
+
+    jvp = staticmethod(lambda t, out, a, b: t[0] @ b + a @ t[1])
 
 
 class Affine(Function):
-    """x @ Wᵀ + b (nn.Linear's op), W (out, in), b (out,);  dx = g @ W,  dW = gᵀ @ x,  db = Σ_rows g
+    """x @ Wᵀ + b (nn.Linear's op), W (out, in), b (out,);  dx = g @ W,  dW = gᵀ @ x,  db = Σ_rows g;
+    d(out) = dx @ Wᵀ + x @ dWᵀ + db
 
     x may be one example (in,) or rows (..., in); `needs` says which inputs want a gradient.
     """
@@ -272,8 +365,7 @@ class Affine(Function):
         return x @ w.T + b
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray,
-                 needs: tuple) -> tuple:
+    def backward(g: Any, out: Any, x: Any, w: Any, b: Any, needs: tuple) -> tuple:
         if x.ndim == 2:
             gx = g @ w if needs[0] else None
         else:  # one example (in,) or rows (..., in): flatten to (rows, in) and back
@@ -281,10 +373,13 @@ class Affine(Function):
             g, x = g.reshape(-1, w.shape[0]), x.reshape(-1, w.shape[1])
         return gx, (g.T @ x if needs[1] else None), (g.sum(axis=0) if needs[2] else None)
 
+    jvp = staticmethod(lambda t, out, x, w, b: t[0] @ w.T + x @ t[1].T + t[2])
+
 
 class SquaredError(Function):
     """c Σ (a - y)²  (c = 1/2n: the seed's quadratic cost; c = 1/size: MSE);
-    da = 2c g (a - y),  dy = -da  (`needs` says which inputs want a gradient)"""
+    da = 2c g (a - y),  dy = -da  (`needs` says which inputs want a gradient);
+    d(out) = 2c Σ (a - y)(da - dy)"""
 
     @staticmethod
     def forward(a: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
@@ -292,15 +387,17 @@ class SquaredError(Function):
         return np.vdot(d, d) * c if d.dtype.kind == "f" else (d * d).sum() * c
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, a: np.ndarray, y: np.ndarray, c: float,
-                 needs: tuple) -> tuple:
-        da = (a - y) * (2 * c * float(g))  # g is the scalar dC/d(out)
+    def backward(g: Any, out: Any, a: Any, y: Any, c: float, needs: tuple) -> tuple:
+        da = (a - y) * (g * (2 * c) if isinstance(g, Tensor) else 2 * c * float(g))  # g: scalar
         return (da if needs[0] else None), (-da if needs[1] else None)
+
+    jvp = staticmethod(lambda t, out, a, y, c: np.vdot(a - y, t[0] - t[1]) * (2 * c))
 
 
 class BinaryCrossEntropy(Function):
     """mean(-(y ln p + (1 - y) ln(1 - p))), each log clamped at -100;
-    dp = g (p - y) / max(p (1 - p), 1e-12) / size  (PyTorch's formulas: finite when p is 0 or 1)"""
+    dp = g (p - y) / max(p (1 - p), 1e-12) / size  (PyTorch's formulas: finite when p is 0 or 1),
+    dy = g (ln(1 - p) - ln p) / size;  d(out) = Σ (dp dp' + dy dy') with g = 1"""
 
     @staticmethod
     def forward(p: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -309,53 +406,86 @@ class BinaryCrossEntropy(Function):
         return -(y * logs[0] + (1 - y) * logs[1]).mean()
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, p: np.ndarray, y: np.ndarray) -> tuple:
-        dp = g * (p - y) / np.maximum(p * (1 - p), 1e-12) / p.size
-        with np.errstate(divide="ignore"):
-            dy = g * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100)) / p.size
+    def backward(g: Any, out: Any, p: Any, y: Any, needs: tuple = (True, True)) -> tuple:
+        n = math.prod(p.shape)
+        dp = dy = None
+        if needs[0]:
+            dp = g * (p - y) / Maximum.run(p * (1 - p), 1e-12) / n
+        if needs[1]:
+            with np.errstate(divide="ignore"):
+                dy = g * (Maximum.run(Log.run(1 - p), -100.0) -
+                          Maximum.run(Log.run(p), -100.0)) / n
         return dp, dy
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, p: np.ndarray, y: np.ndarray) -> np.ndarray:
+        dp, dy = BinaryCrossEntropy.backward(np.ones((), out.dtype), out, p, y)
+        return np.vdot(dp, t[0]) + np.vdot(dy, t[1])
+
+
+def _keepdims(shape: tuple, axis: Any) -> tuple:
+    """shape with the reduced axes kept as 1s (what keepdims=True gives)."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
 class Sum(Function):
-    """Σ x over `axis`;  dx = g broadcast back over the summed axes"""
+    """Σ x over `axis`;  dx = g broadcast back over the summed axes;  d(out) = Σ dx"""
 
     @staticmethod
     def forward(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
         return x.sum(axis=axis, keepdims=keepdims)
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, axis: Any, keepdims: bool) -> tuple:
-        if axis is not None and not keepdims:
-            g = np.expand_dims(g, axis)
-        dx = np.empty(x.shape, g.dtype)
-        dx[...] = g
-        return (dx,)
+    def backward(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> tuple:
+        return (Expand.run(g.reshape(_keepdims(x.shape, axis)), shape=x.shape),)
+
+    jvp = staticmethod(lambda t, out, x, axis, keepdims: t[0].sum(axis=axis, keepdims=keepdims))
 
 
 class Reshape(Function):
-    """x viewed with a new shape;  dx = g reshaped back"""
+    """x viewed with a new shape;  dx = g reshaped back;  d(out) = dx reshaped"""
     forward = staticmethod(lambda x, shape: x.reshape(shape))
     backward = staticmethod(lambda g, out, x, shape: (g.reshape(x.shape),))
+    jvp = staticmethod(lambda t, out, x, shape: t[0].reshape(shape))
 
 
 class Permute(Function):
-    """x with its axes reordered;  dx = g with the inverse order"""
+    """x with its axes reordered;  dx = g with the inverse order;  d(out) = dx reordered"""
     forward = staticmethod(lambda x, axes: x.transpose(axes))
-    backward = staticmethod(lambda g, out, x, axes: (g.transpose(np.argsort(axes)),))
+    backward = staticmethod(
+        lambda g, out, x, axes: (Permute.run(g, axes=tuple(np.argsort(axes).tolist())),))
+    jvp = staticmethod(lambda t, out, x, axes: t[0].transpose(axes))
 
 
 class GetItem(Function):
-    """x[index];  dx = g scattered into zeros at index (repeated indices add up)"""
+    """x[index];  dx = g added into zeros at index (repeated indices add up);  d(out) = dx[index]"""
+    forward = staticmethod(lambda x, index: x[index])
+    backward = staticmethod(lambda g, out, x, index: (IndexAdd.run(g, index=index, shape=x.shape),))
+    jvp = staticmethod(lambda t, out, x, index: t[0][index])
+
+
+class IndexAdd(Function):
+    """zeros of `shape` with g added at index (GetItem's adjoint);  dg = h[index];
+    d(out) = dg added at index"""
 
     @staticmethod
-    def forward(x: np.ndarray, index: Any) -> np.ndarray:
-        return x[index]
+    def forward(g: np.ndarray, index: Any, shape: tuple) -> np.ndarray:
+        out = np.zeros(shape, g.dtype)
+        np.add.at(out, index, g)
+        return out
 
-    @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, index: Any) -> tuple:
-        dx = np.zeros(x.shape, np.result_type(x, g))
-        np.add.at(dx, index, g)
-        return (dx,)
+    backward = staticmethod(lambda h, out, g, index, shape: (GetItem.run(h, index=index),))
+    jvp = staticmethod(lambda t, out, g, index, shape: IndexAdd.forward(t[0], index, shape))
+
+
+class Cast(Function):
+    """x as another float dtype;  dx = g cast back to x's dtype;  d(out) = dx cast"""
+    forward = staticmethod(lambda x, dtype: x.astype(dtype))
+    backward = staticmethod(lambda g, out, x, dtype: (Cast.run(g, dtype=x.dtype),))
+    jvp = staticmethod(lambda t, out, x, dtype: t[0].astype(dtype))
 
 
 class Argmax(Function):
@@ -365,7 +495,7 @@ class Argmax(Function):
 
 class LogSoftmax(Function):
     """x - log Σ e^x along axis, computed as s - log Σ e^s with s = x - max x (stable);
-    dx = g - softmax(x) Σ g"""
+    dx = g - softmax(x) Σ g;  d(out) = dx - Σ softmax(x) dx"""
 
     @staticmethod
     def forward(x: np.ndarray, axis: int) -> np.ndarray:
@@ -373,8 +503,12 @@ class LogSoftmax(Function):
         return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, axis: int) -> tuple:
-        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+    def backward(g: Any, out: Any, x: Any, axis: int) -> tuple:
+        return (g - Exp.run(out) * g.sum(axis=axis, keepdims=True),)
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
+        return t[0] - (np.exp(out) * t[0]).sum(axis=axis, keepdims=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -382,8 +516,9 @@ class LogSoftmax(Function):
 # refuse stale graphs, and order the graph.
 
 
-def _unbroadcast(g: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
-    """Sum g over the axes broadcasting added or stretched, so it has `shape`; cast to dtype."""
+def _unbroadcast(g: Any, shape: tuple, dtype: np.dtype) -> Any:
+    """Sum g (an array, or a Tensor under create_graph) over the axes broadcasting added or
+    stretched, so it has `shape`; cast to dtype."""
     extra = g.ndim - len(shape)
     if extra > 0:
         g = g.sum(axis=tuple(range(extra)))
@@ -391,7 +526,7 @@ def _unbroadcast(g: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
     if stretched:
         g = g.sum(axis=stretched, keepdims=True)
     assert g.shape == shape, f"gradient of shape {g.shape} cannot be reduced to {shape}"
-    return g.astype(dtype, copy=False)
+    return g if g.dtype == dtype else Cast.run(g, dtype=dtype)
 
 
 def _zero_grads(params: list) -> None:
@@ -400,8 +535,8 @@ def _zero_grads(params: list) -> None:
         p._grad = None
 
 
-def _accumulate_grad(t: "Tensor", g: np.ndarray, copy: bool) -> None:
-    """t.grad += g for a leaf (accumulating, as PyTorch's leaves do)."""
+def _accumulate_grad(t: "Tensor", g: Any, copy: bool) -> None:
+    """t.grad += g (accumulating, as PyTorch's leaves do)."""
     if t._grad is None:
         t._grad = np.array(g) if copy else g
     else:
@@ -421,11 +556,11 @@ def _check_unchanged(order: list) -> None:
                         f"{t._node.op.__name__} used it; run the forward pass again")
 
 
-def _toposort(root: "Tensor") -> list:
-    """The nodes that require grad behind root, outputs before inputs. Every tensor is numbered
-    as it is made, after its inputs, so sorting by that number (descending) is a topological
-    order; the walk is a loop over a stack (no recursion limit)."""
-    nodes, stack, seen = [root], [root], {root}
+def _toposort(roots: list) -> list:
+    """The nodes that require grad behind the roots, outputs before inputs. Every tensor is
+    numbered as it is made, after its inputs, so sorting by that number (descending) is a
+    topological order; the walk is a loop over a stack (no recursion limit)."""
+    nodes, stack, seen = list(roots), list(roots), set(roots)
     while stack:
         node = stack.pop()._node
         if node is not None:
@@ -436,6 +571,78 @@ def _toposort(root: "Tensor") -> list:
                     stack.append(p)
     nodes.sort(key=_creation_order, reverse=True)
     return nodes
+
+
+def _backprop(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
+              wanted: dict | None = None) -> None:
+    """The reverse sweep: pull the seeds dC/d(root) back through the graph, each node once, in
+    reverse topological order. Gradients are arrays, or Tensors if `create_graph` (the sweep is
+    then recorded as ops: its results can be differentiated again). Leaves that require grad,
+    and tensors that retain_grad(), accumulate theirs into .grad; if `wanted` is given
+    (autograd.grad), the gradients of its keys are put there instead and no .grad changes."""
+    if create_graph:
+        _guard("backward(create_graph=True)")
+    if len(roots) == 1:
+        grads = {roots[0]: seeds[0]}  # tensor -> dC/d(tensor) summed over its uses so far
+        first = roots[0]._n
+    else:
+        grads = {}
+        for r, s in zip(roots, seeds):
+            grads[r] = grads[r] + s if r in grads else s
+        first = min(r._n for r in roots)
+    stored = set(map(id, seeds))  # ids of arrays a leaf must copy: seeds, grads stored already
+    order = _toposort(roots)
+    if _last_change > first:  # a tensor was changed in place since this graph was made
+        _check_unchanged(order)
+    last = min(t._n for t in wanted) if wanted else -1  # no gradient below it is wanted
+    for t in order:
+        g = grads.pop(t, None)
+        if g is None:
+            continue
+        node = t._node
+        if wanted is not None:
+            if t in wanted:
+                wanted[t] = g
+                if t._n == last:
+                    return
+            if node is None:
+                continue
+        elif node is None:  # a leaf: store the gradient, copying a view or an array stored before
+            if create_graph:
+                t._grad = g if t._grad is None else t._grad + g
+                continue
+            copy = g.base is not None or id(g) in stored or g.ndim == 0
+            stored.add(id(g))
+            if _recorder is None and t._grad is None and not copy:
+                t._grad = g  # the common case of _accumulate_grad, inlined for speed
+            else:
+                _kernel(_accumulate_grad, t, g, copy)
+            continue
+        elif _retaining and getattr(t, "_retains", False):
+            _kernel(_accumulate_grad, t, g, not create_graph)
+        if node.saved is None:
+            raise RuntimeError(
+                "trying to backward through the graph a second time: backward() frees the "
+                "graph; call backward(retain_graph=True) the first time to keep it")
+        fn, parents, arrays, params = node.op, node.parents, node.saved, node.params
+        if create_graph:
+            pgs = fn.backward(g, t, *parents, **params)
+        else:
+            pgs = fn.backward(g, t._data, *arrays, **params)
+            if _recorder is not None:
+                _recorder.record(fn.backward, (g, t._data, *arrays), params, pgs)
+        if not retain_graph:
+            node.parents, node.saved = (), None
+        for p, d, pg in zip(parents, arrays, pgs):
+            if pg is None or not p._requires_grad:
+                continue
+            if pg.shape != d.shape or pg.dtype != d.dtype:
+                pg = _kernel(_unbroadcast, pg, d.shape, d.dtype) if not create_graph else \
+                    _unbroadcast(pg, d.shape, d.dtype)
+            if p not in grads:
+                grads[p] = pg
+            else:
+                grads[p] = grads[p] + pg if create_graph else _kernel(np.add, grads[p], pg)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -483,6 +690,27 @@ def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tup
     return (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
 
 
+def _seed(out: "Tensor", gradient: Any, create_graph: bool, fn: str) -> Any:
+    """dC/d(out) to start a reverse sweep: ones for a one-element out, else `gradient` checked to
+    have out's shape (an array; a Tensor if create_graph)."""
+    data = out._data
+    if gradient is None:
+        if data.size != 1:
+            raise RuntimeError(f"{fn}: the output has shape {data.shape}; a non-scalar output "
+                               "needs a gradient (an array of that shape)")
+        seed = np.ones(data.shape, data.dtype)  # a constant when a step is captured
+    elif create_graph and isinstance(gradient, Tensor):
+        seed = gradient if gradient.dtype == data.dtype else Cast.run(gradient, dtype=data.dtype)
+    else:
+        given = gradient._data if isinstance(gradient, Tensor) else gradient
+        seed = _kernel(np.array, given, dtype=data.dtype)
+    if seed.shape != data.shape:
+        raise ValueError(f"{fn}: gradient has shape {seed.shape}, output has shape {data.shape}")
+    if create_graph and not isinstance(seed, Tensor):
+        seed = Tensor._make(seed, None)
+    return seed
+
+
 class Tensor:
     """An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
     `==`, `<` and the other comparisons are elementwise and give bool tensors (PyTorch's
@@ -496,7 +724,7 @@ class Tensor:
     # _data and _grad are the arrays (the engine and optimizers use them directly; `data` and
     # `grad` are the public views, which capture guards); _node is how it was made (None for a
     # leaf); _n its creation number; _changed dates its last in-place change (_mark_changed).
-    __slots__ = ("_data", "_grad", "_requires_grad", "_node", "_n", "_changed")
+    __slots__ = ("_data", "_grad", "_requires_grad", "_node", "_n", "_changed", "_retains")
     __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__, giving a Tensor
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -626,6 +854,18 @@ class Tensor:
             extra += ", requires_grad=True"
         return f"Tensor({body}{extra})"
 
+    def to(self, dtype: Any) -> "Tensor":
+        """The values as another dtype (a float cast keeps the gradient's path)."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if dtype.kind == "f" and self.dtype.kind == "f":
+            return Cast.apply(self, dtype=dtype)
+        return Tensor._make(_kernel(np.asarray, self._data, dtype=dtype), None)
+
+    def double(self) -> "Tensor": return self.to(np.float64)
+    def float(self) -> "Tensor": return self.to(np.float32)
+
     def detach(self) -> "Tensor":
         """The same data, cut from the graph."""
         return Tensor._make(self._data, None)
@@ -728,6 +968,10 @@ class Tensor:
 
     T = property(transpose)
 
+    def swapaxes(self, axis0: int, axis1: int) -> "Tensor":
+        """Swap two axes (PyTorch's and numpy's name for transpose(dim0, dim1))."""
+        return self.transpose(axis0, axis1)
+
     def __getitem__(self, index: Any) -> "Tensor":
         unwrap = lambda i: i._data if isinstance(i, Tensor) else i  # noqa: E731
         index = tuple(map(unwrap, index)) if isinstance(index, tuple) else unwrap(index)
@@ -802,62 +1046,39 @@ class Tensor:
             return format(self._one("format()"), spec)
         return format(repr(self), spec)
 
-    # --- reverse mode --------------------------------------------------------------------------
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate dC/dt into t.grad for every leaf t that requires grad, C being this tensor.
+    # --- reverse mode ---------------------------------------------------------------------------
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate dC/dt into t.grad for every leaf t that requires grad (and every tensor
+        that called retain_grad()), C being this tensor.
 
         Walks the graph once in reverse topological order. A non-scalar output needs `gradient`
-        (dC/d self). The graph is freed afterwards unless `retain_graph=True`. A graph whose
-        saved tensors were changed in place since (an optimizer step) is refused (RuntimeError).
+        (dC/d self). The graph is freed afterwards unless `retain_graph=True`. With
+        `create_graph=True` the gradients are Tensors whose own graph is recorded, so they can
+        be differentiated again (retain_graph then defaults to True), as in PyTorch. A graph
+        whose saved tensors were changed in place since (an optimizer step) is refused.
         """
         if not self._requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no graph")
-        data = self._data
-        if gradient is None:
-            if data.size != 1:
-                raise RuntimeError(f"backward: the output has shape {data.shape}; a non-scalar "
-                                   "output needs gradient= (an array of that shape)")
-            seed = np.ones(data.shape, data.dtype)  # a constant when a step is captured
-        else:
-            given = gradient._data if isinstance(gradient, Tensor) else gradient
-            seed = _kernel(np.array, given, dtype=data.dtype)
-            if seed.shape != data.shape:
-                raise ValueError(f"backward: gradient has shape {seed.shape}, output has "
-                                 f"shape {data.shape}")
-        grads = {self: seed}  # tensor -> dC/d(tensor) summed over its uses so far
-        stored = {id(seed)}   # ids of arrays a leaf must copy: the seed, and grads stored already
-        order = _toposort(self)
-        if _last_change > self._n:  # a tensor was changed in place since this graph was made
-            _check_unchanged(order)
-        for t in order:
-            g = grads.pop(t, None)
-            node = t._node
-            if g is None:
-                continue
-            if node is None:  # a leaf: store the gradient, copying a view or an array stored before
-                copy = g.base is not None or id(g) in stored or g.ndim == 0
-                stored.add(id(g))
-                if _recorder is None and t._grad is None and not copy:
-                    t._grad = g  # the common case of _accumulate_grad, inlined for speed
-                else:
-                    _kernel(_accumulate_grad, t, g, copy)
-                continue
-            if node.saved is None:
-                raise RuntimeError(
-                    "trying to backward through the graph a second time: backward() frees the "
-                    "graph; call backward(retain_graph=True) the first time to keep it")
-            fn, parents, arrays, params = node.op, node.parents, node.saved, node.params
-            pgs = fn.backward(g, t._data, *arrays, **params)
-            if _recorder is not None:
-                _recorder.record(fn.backward, (g, t._data, *arrays), params, pgs)
-            if not retain_graph:
-                node.parents, node.saved = (), None
-            for p, d, pg in zip(parents, arrays, pgs):
-                if pg is None or not p._requires_grad:
-                    continue
-                if pg.shape != d.shape or pg.dtype != d.dtype:
-                    pg = _kernel(_unbroadcast, pg, d.shape, d.dtype)
-                grads[p] = _kernel(np.add, grads[p], pg) if p in grads else pg
+        seed = _seed(self, gradient, create_graph, "backward")
+        if not create_graph:
+            _backprop([self], [seed], bool(retain_graph), False)
+            return
+        with enable_grad():
+            _backprop([self], [seed], retain_graph is not False, True)
+
+    def retain_grad(self) -> None:
+        """Keep this tensor's gradient in .grad after backward(), though it is not a leaf (the
+        δ of an intermediate result); leaves keep theirs anyway."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad, so it gets none")
+        global _retaining
+        if self._node is not None:
+            self._retains = _retaining = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return getattr(self, "_retains", False)
 
     # --- the network author's API: max/min, selection, joining and shape ops ------------------
     # (their ops and the factories are at the end of this module)
@@ -976,23 +1197,31 @@ def _argmax(x: np.ndarray, dim: int) -> np.ndarray:
 
 class Max(Function):
     """max of x over axis (all axes by default);
-    dx = g at the maxima, shared evenly among ties (PyTorch's rule for max() and amax)"""
+    dx = g at the maxima, shared evenly among ties (PyTorch's rule for max() and amax);
+    d(out) = the mean of dx over the tied maxima"""
 
     @staticmethod
     def forward(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
         return x.max(axis=axis, keepdims=keepdims)
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, axis: Any,
-                 keepdims: bool) -> tuple:
-        if axis is not None and not keepdims:
-            g, out = np.expand_dims(g, axis), np.expand_dims(out, axis)
-        hits = x == out
-        return (hits * (g / hits.sum(axis=axis, keepdims=True, dtype=g.dtype)),)
+    def _share(x: np.ndarray, out: np.ndarray, axis: Any) -> np.ndarray:
+        """1/(number of ties) at each maximum of x, 0 elsewhere."""
+        hits = x == out.reshape(_keepdims(x.shape, axis))
+        return hits / hits.sum(axis=axis, keepdims=True, dtype=x.dtype)
+
+    @staticmethod
+    def backward(g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> tuple:
+        return (g.reshape(_keepdims(x.shape, axis)) * Max._share(_array(x), _array(out), axis),)
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+        return (t[0] * Max._share(x, out, axis)).sum(axis=axis, keepdims=keepdims)
 
 
 class Gather(Function):
-    """x's values at index along dim (torch.gather);  dx = g added into zeros at index"""
+    """x's values at index along dim (torch.gather);  dx = g added into zeros at index;
+    d(out) = dx gathered"""
 
     @staticmethod
     def _where(index: np.ndarray, dim: int) -> tuple:
@@ -1005,56 +1234,83 @@ class Gather(Function):
         return x[Gather._where(index, dim)]
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, index: np.ndarray,
-                 dim: int) -> tuple:
-        dx = np.zeros(x.shape, g.dtype)
-        np.add.at(dx, Gather._where(index, dim), g)
-        return dx, None
+    def backward(g: Any, out: Any, x: Any, index: Any, dim: int) -> tuple:
+        where = Gather._where(_array(index), dim)
+        return IndexAdd.run(g, index=where, shape=x.shape), None
+
+    jvp = staticmethod(lambda t, out, x, index, dim: Gather.forward(t[0], index, dim))
+
+
+def _maximum_shares(a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> tuple:
+    """Where max(a, b)'s gradient goes: 1 to the larger, 1/2 each on ties, 1 to both on NaN."""
+    tie = a == b
+    return (np.where(tie, 0.5, ~(a < b)).astype(dtype, copy=False),
+            np.where(tie, 0.5, ~(a > b)).astype(dtype, copy=False))
 
 
 class Maximum(Function):
     """max(a, b) elementwise (NaN if either is);
-    da = g where a > b, g/2 where a = b (PyTorch's even split on ties);  db likewise"""
+    da = g where a > b, g/2 where a = b (PyTorch's even split on ties);  db likewise;
+    d(out) = da or db by the same shares"""
     forward = staticmethod(lambda a, b: np.maximum(a, b))
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple:
-        tie, half = a == b, g * 0.5
-        return (np.where(tie, half, np.where(a < b, 0, g)),
-                np.where(tie, half, np.where(a > b, 0, g)))
+    def backward(g: Any, out: Any, a: Any, b: Any) -> tuple:
+        sa, sb = _maximum_shares(_array(a), _array(b), g.dtype)
+        return g * sa, g * sb
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        sa, sb = _maximum_shares(a, b, out.dtype)
+        return t[0] * sa + t[1] * sb
 
 
 class Abs(Function):
-    """|x|;  dx = g sign(x) (0 at 0, as PyTorch)"""
+    """|x|;  dx = g sign(x) (0 at 0, as PyTorch);  d(out) = sign(x) dx"""
     forward = staticmethod(lambda x: np.abs(x))
-    backward = staticmethod(lambda g, out, x: (g * np.sign(x),))
+    backward = staticmethod(lambda g, out, x: (g * np.sign(_array(x)),))
+    jvp = staticmethod(lambda t, out, x: t[0] * np.sign(x))
 
 
 class Where(Function):
-    """a where cond, else b;  da = g where cond (0 elsewhere),  db = g where not cond"""
+    """a where cond, else b;  da = g where cond (0 elsewhere),  db = g where not cond;
+    d(out) = da where cond, else db"""
     forward = staticmethod(lambda cond, a, b: np.where(cond, a, b))
-    backward = staticmethod(
-        lambda g, out, cond, a, b: (None, np.where(cond, g, 0), np.where(cond, 0, g)))
+
+    @staticmethod
+    def backward(g: Any, out: Any, cond: Any, a: Any, b: Any) -> tuple:
+        zero = np.zeros((), g.dtype)
+        return None, Where.run(cond, g, zero), Where.run(cond, zero, g)
+
+    jvp = staticmethod(lambda t, out, cond, a, b: np.where(cond, t[1], t[2]))
 
 
 class Cat(Function):
-    """x₀, x₁, ... joined along dim;  dxᵢ = the slice of g where xᵢ landed"""
+    """x₀, x₁, ... joined along dim;  dxᵢ = the slice of g where xᵢ landed;  d(out) = the dxᵢ
+    joined"""
     forward = staticmethod(lambda *xs, dim: np.concatenate(xs, axis=dim))
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, *xs: np.ndarray, dim: int) -> tuple:
-        return tuple(np.split(g, np.cumsum([x.shape[dim] for x in xs[:-1]]), axis=dim))
+    def backward(g: Any, out: Any, *xs: Any, dim: int) -> tuple:
+        ends = np.cumsum([x.shape[dim] for x in xs]).tolist()
+        return tuple(GetItem.run(g, index=(slice(None),) * dim + (slice(e - x.shape[dim], e),))
+                     for x, e in zip(xs, ends))
+
+    jvp = staticmethod(lambda t, out, *xs, dim: np.concatenate(t, axis=dim))
 
 
 class Expand(Function):
-    """x broadcast to shape (a view, no copy);  dx = g, which the engine sums back to x's shape"""
+    """x broadcast to shape (a view, no copy);  dx = g, which the engine sums back to x's shape;
+    d(out) = dx broadcast"""
     forward = staticmethod(lambda x, shape: np.broadcast_to(x, shape))
     backward = staticmethod(lambda g, out, x, shape: (g,))
+    jvp = staticmethod(lambda t, out, x, shape: np.broadcast_to(t[0], shape))
 
 
 class Pad(Function):
     """x with (before, after) elements of value added on each axis (negative widths crop);
-    dx = g without the added elements (zeros where x was cropped)"""
+    dx = g padded by the opposite widths (so cropped where x was padded, zeros where x was
+    cropped);  d(out) = dx padded with zeros"""
 
     @staticmethod
     def forward(x: np.ndarray, widths: tuple, value: float) -> np.ndarray:
@@ -1063,10 +1319,10 @@ class Pad(Function):
         return np.pad(x[keep], add, constant_values=value)
 
     @staticmethod
-    def backward(g: np.ndarray, out: np.ndarray, x: np.ndarray, widths: tuple,
-                 value: float) -> tuple:
-        keep = tuple(slice(max(a, 0), n - max(b, 0)) for n, (a, b) in zip(g.shape, widths))
-        return (np.pad(g[keep], [(max(-a, 0), max(-b, 0)) for a, b in widths]),)
+    def backward(g: Any, out: Any, x: Any, widths: tuple, value: float) -> tuple:
+        return (Pad.run(g, widths=tuple((-a, -b) for a, b in widths), value=0),)
+
+    jvp = staticmethod(lambda t, out, x, widths, value: Pad.forward(t[0], widths, 0))
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:

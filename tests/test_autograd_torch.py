@@ -1,0 +1,125 @@
+"""The autodiff modes against PyTorch in float64, to 1e-10: every op's vjp, double backward and
+jvp; retain_grad; autograd.functional on a small network (skipped without torch)."""
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import Tensor, autograd
+from tinygrad_lite.autograd import functional as AF
+
+from autograd_ops import OPS, Ours, inputs_for, torch_namespace
+
+torch = pytest.importorskip(
+    "torch", reason="torch is not installed: PyTorch parity tests skipped (pip install torch)")
+Torch = torch_namespace(torch)
+TAF = torch.autograd.functional
+TOL = dict(rtol=1e-10, atol=1e-10)
+
+
+def close(ours, theirs):
+    np.testing.assert_allclose(np.asarray(ours.numpy() if isinstance(ours, Tensor) else ours),
+                               theirs.detach().numpy(force=True), **TOL)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_op_first_second_and_forward_derivatives_equal_pytorch(name):
+    arrays = inputs_for(name)
+    f = OPS[name][1]
+    rng = np.random.default_rng(2)
+    # reverse mode, then the gradient's gradient: d/dx [wᵀ (uᵀ J)] and d/du
+    xs = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, tout = f(Ours, *xs), f(Torch, *ts)
+    close(out, tout)
+    u = rng.standard_normal(out.shape)
+    uo, ut = Tensor(u, requires_grad=True), torch.tensor(u, requires_grad=True)
+    g1 = autograd.grad(out, xs, uo, create_graph=True)
+    tg1 = torch.autograd.grad(tout, ts, ut, create_graph=True)
+    for a, b in zip(g1, tg1):
+        close(a, b)
+    ws = [rng.standard_normal(a.shape) for a in arrays]
+    second = sum((g * w).sum() for g, w in zip(g1, ws))
+    tsecond = sum((g * torch.tensor(w)).sum() for g, w in zip(tg1, ws))
+    if second.requires_grad:  # else every op in f is linear: no second derivative to compare
+        g2 = autograd.grad(second, xs + [uo], allow_unused=True)
+        tg2 = torch.autograd.grad(tsecond, ts + [ut], allow_unused=True)
+        for a, b in zip(g2, tg2):
+            if b is None:
+                assert a is None or np.all(a.numpy() == 0)
+            else:
+                close(a if a is not None else np.zeros(b.shape), b)
+    # forward mode
+    vs = tuple(rng.standard_normal(a.shape) for a in arrays)
+    _, jv = AF.jvp(lambda *z: f(Ours, *z), tuple(Tensor(a) for a in arrays), vs)
+    _, tjv = torch.func.jvp(lambda *z: f(Torch, *z), tuple(torch.tensor(a) for a in arrays),
+                            tuple(torch.tensor(v) for v in vs))
+    close(jv, tjv)
+
+
+def net(L):
+    """A small digit-style network's cost as a function of its parameters."""
+    x = np.random.default_rng(3).standard_normal((4, 5))
+    y = np.random.default_rng(4).random((4, 3))
+
+    def cost(w1, b1, w2, b2):
+        h = L.F.linear(L.const(x), w1, b1).sigmoid()
+        return ((L.F.linear(h, w2, b2).sigmoid() - L.const(y)) ** 2).sum() / 8
+    return cost
+
+
+def params():
+    rng = np.random.default_rng(5)
+    return [rng.standard_normal(s) for s in [(6, 5), (6,), (3, 6), (3,)]]
+
+
+def test_functional_equals_pytorch_on_a_network():
+    ps = params()
+    ours, theirs = tuple(Tensor(p) for p in ps), tuple(torch.tensor(p) for p in ps)
+    f, tf = net(Ours), net(Torch)
+    vs = tuple(np.random.default_rng(6).standard_normal(p.shape) for p in ps)
+    tvs = tuple(torch.tensor(v) for v in vs)
+    for a, b in zip(AF.hessian(f, ours), TAF.hessian(tf, theirs)):
+        for c, d in zip(a, b):
+            close(c, d)
+    for strategy in ("reverse-mode", "forward-mode"):
+        for a, b in zip(AF.jacobian(f, ours, strategy=strategy), TAF.jacobian(tf, theirs)):
+            close(a, b)
+    for ours_fn, torch_fn in ((AF.hvp, TAF.hvp), (AF.vhp, TAF.vhp)):
+        (o, hv), (to, thv) = ours_fn(f, ours, vs), torch_fn(tf, theirs, tvs)
+        close(o, to)
+        for a, b in zip(hv, thv):
+            close(a, b)
+    (o, vj), (to, tvj) = AF.vjp(f, ours), TAF.vjp(tf, theirs)
+    for a, b in zip(vj, tvj):
+        close(a, b)
+    (o, jv), (to, tjv) = AF.jvp(f, ours, vs), TAF.jvp(tf, theirs, tvs)
+    close(jv, tjv)
+
+
+def test_jacobians_of_a_vector_function_equal_pytorch():
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2, 3)), rng.standard_normal((4, 3))
+    f = lambda L: (lambda x, w: (L.F.linear(x, w).tanh(), L.F.softmax(x, dim=1)))  # noqa: E731
+    ours = AF.jacobian(f(Ours), (Tensor(x), Tensor(w)), strategy="forward-mode")
+    theirs = TAF.jacobian(f(Torch), (torch.tensor(x), torch.tensor(w)), vectorize=True,
+                          strategy="forward-mode")
+    for row, trow in zip(ours, theirs):
+        for a, b in zip(row, trow):
+            close(a, b)
+
+
+def test_retain_grad_equals_pytorch():
+    rng = np.random.default_rng(8)
+    x, w, y = rng.standard_normal((3, 5)), rng.standard_normal((4, 5)), rng.random((3, 4))
+    results = []
+    for L, make in ((Ours, lambda a: Tensor(a, requires_grad=True)),
+                    (Torch, lambda a: torch.tensor(a, requires_grad=True))):
+        wt = make(w)
+        z = L.F.linear(L.const(x), wt)
+        z.retain_grad()
+        a = z.sigmoid()
+        a.retain_grad()
+        L.F.mse_loss(a, L.const(y)).backward()
+        results.append((z.grad, a.grad, wt.grad))
+    for ours, theirs in zip(*results):
+        close(ours, theirs)
