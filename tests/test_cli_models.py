@@ -28,9 +28,9 @@ def run(capsys, *argv):
     return code, out, err
 
 
-def one_line_error(capsys, *argv, match):
+def one_line_error(capsys, *argv, match, status=1):
     code, _, err = run(capsys, *argv)
-    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert code == status and len(err.strip().splitlines()) == 1, err
     assert re.search(match, err), err
 
 
@@ -98,8 +98,8 @@ def test_ensemble_members_must_share_an_architecture(capsys, data):
     (["--model", "conv", "--init", "standard"], "--init applies to --model mlp"),
     (["--model", "conv", "--lr-decay", "2"], "--lr-decay must be at most 1"),
 ])
-def test_bad_combinations_are_one_line_errors(capsys, data, argv, match):
-    one_line_error(capsys, "train", "--data-dir", data, *argv, match=match)
+def test_bad_combinations_are_one_line_usage_errors(capsys, data, argv, match):
+    one_line_error(capsys, "train", "--data-dir", data, *argv, match=match, status=2)
 
 
 class Terminal(io.StringIO):

@@ -310,17 +310,17 @@ def _recipe(args: argparse.Namespace) -> None:
         for flag, given in (("--sizes", args.sizes), ("--hidden", args.hidden),
                             ("--init", args.init != "default" and args.init)):
             if given:
-                raise CommandError(f"{flag} applies to --model mlp; --model {args.model} has "
+                raise UsageError(f"{flag} applies to --model mlp; --model {args.model} has "
                                    "its own layers (see --help)")
     elif args.dropout:
-        raise CommandError("--dropout applies to the convolutional models; --model mlp has "
+        raise UsageError("--dropout applies to the convolutional models; --model mlp has "
                            "no dropout layers")
     if args.optimizer == "adam" and args.momentum:
         raise CommandError("--momentum applies to --optimizer sgd; Adam has betas instead")
     if args.lr_decay > 1:
-        raise CommandError(f"--lr-decay must be at most 1 (a decay), got {args.lr_decay:g}")
+        raise UsageError(f"--lr-decay must be at most 1 (a decay), got {args.lr_decay:g}")
     if args.expand_data and args.limit:
-        raise CommandError("--expand-data and --limit cannot be combined: the expanded set is "
+        raise UsageError("--expand-data and --limit cannot be combined: the expanded set is "
                            "made from all 60,000 images" + (f" (--model {args.model} expands "
                            "by default: pass --no-expand-data)" if by_default else ""))
 
