@@ -184,6 +184,75 @@ def test_hvp_is_hessian_times_v_both_ways():
     np.testing.assert_allclose(hv2.numpy(), H @ v, rtol=1e-12)
 
 
+def test_forward_mode_through_a_product_with_a_bool_mask():
+    """A bool or integer operand (ReLU's mask in its backward, x * (x > 0)) has a zero tangent."""
+    x, v = Tensor(np.array([-1.0, 0.5, 2.0])), np.array([1.0, 2.0, 3.0])
+    _, jv = AF.jvp(lambda x: x * (x > 0) + x * Tensor(np.array([1, 2, 3])), x, v)
+    np.testing.assert_allclose(jv.numpy(), [0 + 1, 2 + 4, 3 + 9])
+    f = lambda x: (x.relu() ** 3).sum()  # noqa: E731
+    _, hv = AF.hvp(f, x, v)
+    np.testing.assert_allclose(hv.numpy(), AF.hessian(f, x).numpy() @ v)
+    np.testing.assert_allclose(hv.numpy(), [0, 6 * 0.5 * 2, 6 * 2 * 3])
+    H = AF.hessian(f, x, outer_jacobian_strategy="forward-mode").numpy()
+    np.testing.assert_allclose(H, np.diag([0, 3.0, 12.0]))
+
+
+def test_strict_refuses_second_derivatives_that_are_zero_by_construction():
+    x, y = Tensor(np.ones(2)), Tensor(np.ones(3))
+    linear = lambda x: (x * 2).sum()  # noqa: E731
+    for fn in (AF.hvp, AF.vhp):
+        with pytest.raises(RuntimeError, match="gradient with respect to input 0"):
+            fn(linear, x, np.ones(2), strict=True)
+        np.testing.assert_array_equal(fn(linear, x, np.ones(2))[1].numpy(), [0, 0])
+    for strategy in ("reverse-mode", "forward-mode"):
+        with pytest.raises(RuntimeError, match="gradient with respect to input 0 does not depend "
+                                               "on input 1"):
+            AF.hessian(lambda x, y: (x ** 2).sum() + (y ** 2).sum(), (x, y), strict=True,
+                       outer_jacobian_strategy=strategy)
+        with pytest.raises(RuntimeError, match="output 1 does not depend on input 0"):
+            AF.jacobian(lambda x, y: (x * y.sum(), y * 2), (x, y), strict=True,
+                        strategy=strategy)
+    assert AF.hessian(lambda x: (x ** 3).sum(), x, strict=True).shape == (2, 2)
+
+
+def test_jvp_strict_names_the_input_the_outputs_ignore():
+    x, y = Tensor(np.ones(2)), Tensor(np.ones(3))
+    for create_graph in (False, True):
+        with pytest.raises(RuntimeError, match="input 1"):
+            AF.jvp(lambda x, y: x * 2, (x, y), (np.ones(2), np.ones(3)), strict=True,
+                   create_graph=create_graph)
+        with pytest.raises(RuntimeError, match="output 0"):
+            AF.jvp(lambda x: x.detach() * 2, x, np.ones(2), strict=True,
+                   create_graph=create_graph)
+    _, jv = AF.jvp(lambda x, y: x * y.sum(), (x, y), (np.ones(2), np.ones(3)), strict=True)
+    np.testing.assert_allclose(jv.numpy(), [6, 6])  # v_x Σy + x Σv_y
+
+
+def test_functional_create_graph_keeps_the_graph_of_outputs_results_and_v():
+    """As PyTorch: with create_graph=True the outputs and the results stay differentiable, in
+    the inputs and in v (jvp then takes J v by reverse mode twice)."""
+    f = lambda x: (x ** 3).sum()  # noqa: E731
+    x0, v0 = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    for fn in (AF.vjp, AF.jvp, AF.hvp, AF.vhp):
+        x, v = Tensor(x0, requires_grad=True), Tensor(v0 if fn in (AF.hvp, AF.vhp) or
+                                                       fn is AF.jvp else 1.0,
+                                                       requires_grad=True)
+        out, res = fn(f, x, v, create_graph=True)
+        assert out.requires_grad and res.requires_grad, fn.__name__
+        gx, gv = autograd.grad(res.sum() + out, (x, v))
+        if fn in (AF.hvp, AF.vhp):  # Σ 6 x v + Σ x³
+            np.testing.assert_allclose(gx.numpy(), 6 * v0 + 3 * x0 ** 2)
+            np.testing.assert_allclose(gv.numpy(), 6 * x0)
+        elif fn is AF.jvp:  # Σ 3 x² v + Σ x³
+            np.testing.assert_allclose(gx.numpy(), 6 * x0 * v0 + 3 * x0 ** 2)
+            np.testing.assert_allclose(gv.numpy(), 3 * x0 ** 2)
+        else:  # Σ 3 x² v + Σ x³, v a scalar
+            np.testing.assert_allclose(gx.numpy(), 6 * x0 + 3 * x0 ** 2)
+            np.testing.assert_allclose(gv.numpy(), (3 * x0 ** 2).sum())
+    out, jv = AF.jvp(lambda x: x * x, Tensor(x0), v0)
+    assert not out.requires_grad and not jv.requires_grad
+
+
 # --- retain_grad, create_graph and autograd.grad ---------------------------------------------
 
 def test_retain_grad_keeps_the_delta_of_an_intermediate_tensor():
@@ -361,4 +430,4 @@ def test_functional_checks_its_arguments():
     with pytest.raises(TypeError, match="float"):
         AF.jacobian(lambda x: x, Tensor(np.ones(3, np.int64)))
     with pytest.raises(NotImplementedError, match="create_graph"):
-        AF.jvp(lambda x: x, x, np.ones(3), create_graph=True)
+        AF.jacobian(lambda x: x, x, create_graph=True, strategy="forward-mode")

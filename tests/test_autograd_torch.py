@@ -123,3 +123,25 @@ def test_retain_grad_equals_pytorch():
         results.append((z.grad, a.grad, wt.grad))
     for ours, theirs in zip(*results):
         close(ours, theirs)
+
+
+def test_functional_create_graph_and_its_gradients_equal_pytorch():
+    """jvp, vjp, hvp, vhp with create_graph=True on a relu/softmax network: values, then the
+    gradient of their squared results in the inputs and in v."""
+    rng = np.random.default_rng(9)
+    x, w, v = rng.standard_normal((3, 4)), rng.standard_normal((5, 4)), rng.standard_normal((3, 4))
+
+    def f(L):
+        return lambda x: (L.F.linear(x, L.const(w)).relu() ** 2).softmax(dim=1)[:, 0].sum()
+
+    for name in ("jvp", "vjp", "hvp", "vhp"):
+        results = []
+        for L, A, make, grad in ((Ours, AF, Tensor, autograd.grad),
+                                 (Torch, TAF, torch.tensor, torch.autograd.grad)):
+            xs = make(x, requires_grad=True)
+            vs = make(np.array(1.0) if name == "vjp" else v, requires_grad=True)
+            out, res = getattr(A, name)(f(L), xs, vs, create_graph=True)
+            assert out.requires_grad and res.requires_grad
+            results.append((out, res) + tuple(grad((res * res).sum() + out, (xs, vs))))
+        for a, b in zip(*results):
+            close(a, b)

@@ -121,8 +121,8 @@ class Function:
     gradient computation as a graph of its own, so it can be differentiated again). It uses
     operators, methods both kinds have, and other ops through `Op.run`, never np.* directly on
     g; masks that depend on values only (ReLU's x > 0) come from `_array`, as constants.
-    `tangents` holds one array per input: the input's tangent (zeros if it has none), None for
-    integer and bool inputs.
+    `tangents` holds one array per input: the input's tangent, zeros (of the result's dtype)
+    for an input without one, integer and bool inputs (masks, indices) included.
 
     An op whose backward takes a `needs` argument is told which inputs need a gradient (a tuple
     of bools, one per input), so it can skip the others. An op with a non-float result (argmax)
@@ -194,8 +194,8 @@ def _push_tangent(op: type, tensors: tuple, arrays: list, params: dict, result: 
         return
     if op.jvp is None:
         raise NotImplementedError(f"forward mode: {op.__name__} has no tangent rule (jvp)")
-    tangents = tuple(d if d is not None else np.zeros_like(a) if a.dtype.kind == "f" else None
-                     for d, a in zip(given, arrays))
+    tangents = tuple(d if d is not None else np.zeros_like(a, result.dtype) for d, a in
+                     zip(given, arrays))  # a constant's tangent is zeros, a bool mask's too
     params = {k: v for k, v in params.items() if k != "needs"}
     tangent = np.asarray(op.jvp(tangents, result._data, *arrays, **params))
     if tangent.shape != result.shape:
