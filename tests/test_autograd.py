@@ -358,6 +358,33 @@ def test_capture_refuses_create_graph():
         tl.capture(step)(Tensor(np.ones(2)))
 
 
+def test_a_captured_step_replays_autograd_grad_vjp_and_jacobian_on_new_data():
+    w = Tensor(np.array([[1.0, -2.0], [0.5, 1.5]]), requires_grad=True)
+    steps = {
+        "grad": lambda x: autograd.grad((x @ w).relu().sum(), w),
+        "vjp": lambda x: AF.vjp(lambda w: (x @ w).tanh().sum(), w)[1],
+        "jacobian": lambda x: AF.jacobian(lambda x: (x @ w).sigmoid(), x),
+    }
+    for name, step in steps.items():
+        captured = tl.capture(step)
+        for x in (np.array([[1.0, 2.0]]), np.array([[-3.0, 0.5]]), np.array([[2.0, -1.0]])):
+            eager, replayed = step(Tensor(x)), captured(Tensor(x))
+            eager = eager[0] if isinstance(eager, tuple) else eager
+            replayed = replayed[0] if isinstance(replayed, tuple) else replayed
+            np.testing.assert_array_equal(replayed.numpy(), eager.numpy(), err_msg=name)
+
+
+def test_capture_refuses_forward_mode_with_a_clear_error():
+    def step(x):
+        with fwAD.dual_level():
+            return fwAD.unpack_dual(fwAD.make_dual(x, np.ones(2)).tanh()).tangent
+
+    with pytest.raises(tl.CaptureError, match="forward mode.*tangents are not recorded"):
+        tl.capture(step)(Tensor(np.ones(2)))
+    with pytest.raises(tl.CaptureError, match="forward mode"):
+        tl.capture(lambda x: AF.hvp(lambda x: (x ** 3).sum(), x, x))(Tensor(np.ones(2)))
+
+
 # --- forward_ad and functional: PyTorch's conventions and errors ----------------------------
 
 def test_dual_tensors_carry_tangents_through_ops():
@@ -368,6 +395,17 @@ def test_dual_tensors_carry_tangents_through_ops():
         np.testing.assert_allclose(tangent.numpy(), [2 * 0.5 * np.exp(0.25), 0])
         assert fwAD.unpack_dual(Tensor(np.ones(2))).tangent is None
     assert fwAD.unpack_dual(y).tangent is None  # the level is over
+
+
+def test_unpack_dual_gives_a_primal_without_the_tangent_still_connected_for_reverse_mode():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with fwAD.dual_level():
+        x = fwAD.make_dual(w, np.array([1.0, 1.0]))
+        primal, tangent = fwAD.unpack_dual(x * x)
+        assert fwAD.unpack_dual(primal * 3).tangent is None  # as PyTorch's: a plain view
+        np.testing.assert_array_equal(tangent.numpy(), [2, 4])
+        (g,) = autograd.grad(primal.sum(), w)
+    np.testing.assert_array_equal(g.numpy(), [2, 4])
 
 
 def test_forward_ad_errors_name_the_problem():

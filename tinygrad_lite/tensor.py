@@ -580,8 +580,10 @@ def _backprop(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     then recorded as ops: its results can be differentiated again). Leaves that require grad,
     and tensors that retain_grad(), accumulate theirs into .grad; if `wanted` is given
     (autograd.grad), the gradients of its keys are put there instead and no .grad changes."""
-    if create_graph:
-        _guard("backward(create_graph=True)")
+    if create_graph and _recorder is not None:
+        _recorder.unsupported("create_graph=True (backward or autograd.grad)", "the gradient's "
+                              "own graph uses masks of values (ReLU's x > 0), which a replay "
+                              "would not recompute")
     if len(roots) == 1:
         grads = {roots[0]: seeds[0]}  # tensor -> dC/d(tensor) summed over its uses so far
         first = roots[0]._n

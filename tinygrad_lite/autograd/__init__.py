@@ -78,8 +78,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             else:
                 result.append(None)
                 continue
-        if not isinstance(g, Tensor):
-            g = Tensor._make(np.array(g), None)  # a copy: the sweep's arrays may be shared
+        if not isinstance(g, Tensor):  # a copy (the sweep's arrays may be shared), as a kernel
+            g = Tensor._make(engine._kernel(np.array, g), None)  # that capture records
         result.append(g)
     return tuple(result)
 

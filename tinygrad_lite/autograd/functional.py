@@ -72,12 +72,14 @@ def _vectors(v: Any, like: tuple, fn: str, what: str, create_graph: bool = False
         raise RuntimeError(f"{fn}: v has {len(vs)} entries, {what} has {len(like)}")
     arrays = []
     for i, (a, t) in enumerate(zip(vs, like)):
-        if not (create_graph and isinstance(a, Tensor)):
-            a = np.asarray(a._data if isinstance(a, Tensor) else a).astype(t.dtype)
+        if not (create_graph and isinstance(a, Tensor)):  # cast where used (a capture
+            a = np.asarray(a._data if isinstance(a, Tensor) else a)  # records it there)
         if a.shape != t.shape:
             raise RuntimeError(f"{fn}: v[{i}] has shape {a.shape}, but {what} {i} has shape "
                                f"{t.shape}")
-        arrays.append(a if a.dtype == t.dtype else a.to(t.dtype))
+        if a.dtype.kind not in "fiub":
+            raise TypeError(f"{fn}: v[{i}] must be numbers, got {a.dtype}")
+        arrays.append(a.to(t.dtype) if isinstance(a, Tensor) else a)
     return tuple(arrays)
 
 
@@ -225,10 +227,16 @@ def _jacobian(func: Callable, inputs: Any, create_graph: bool, strict: bool, str
             from ..tensor import stack
             row = tuple(stack(gs).reshape(o.shape + x.shape) if len(gs) == o.numel() else
                         Tensor(b) for gs, b, x in zip(graphs, blocks, xs))
-        else:
-            row = tuple(Tensor._make(b, None) for b in blocks)
+        else:  # the rows stacked by a kernel, so that a captured step recomputes them
+            row = tuple(Tensor._make(engine._kernel(_stack, [g._data for g in gs], b.shape)
+                                     if len(gs) == o.numel() > 0 else b, None)
+                        for gs, b in zip(graphs, blocks))
         rows.append(_post(row, in_tuple))
     return _post(tuple(rows), out_tuple)
+
+
+def _stack(rows: list, shape: tuple) -> np.ndarray:
+    return np.stack(rows).reshape(shape)
 
 
 def _independent(fn: str, m: int, k: int) -> None:
