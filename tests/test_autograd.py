@@ -80,6 +80,23 @@ def test_gradgradcheck_fails_on_a_backward_that_is_right_only_to_first_order():
     assert not tl.gradgradcheck(lambda x: Square.apply(x), [x], raise_exception=False)
 
 
+def test_gradcheck_and_gradgradcheck_take_a_function_of_several_outputs():
+    class Square(tl.Function):  # right to first order only, as above
+        forward = staticmethod(lambda x: x * x)
+        backward = staticmethod(lambda g, out, x: (g * 2 * tl.tensor._array(x),))
+
+    x = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    y = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    good = lambda x, y: (x.tanh() * y.sum(), (x ** 3).sum())  # noqa: E731
+    bad = lambda x, y: (x.tanh() * y.sum(), Square.apply(x))  # noqa: E731
+    assert tl.gradcheck(good, (x, y)) and tl.gradgradcheck(good, (x, y))
+    assert tl.gradgradcheck(good, (x, y), grad_outputs=(Tensor(np.ones(3)), Tensor(np.array(2.0))))
+    assert tl.gradcheck(bad, (x, y))
+    assert not tl.gradgradcheck(bad, (x, y), raise_exception=False)
+    with pytest.raises(ValueError, match="one per output"):
+        tl.gradgradcheck(good, (x, y), grad_outputs=Tensor(np.ones(3)))
+
+
 def test_gradgradcheck_validates_its_arguments():
     x = Tensor(np.ones(3), requires_grad=True)
     with pytest.raises(ValueError, match="eps"):

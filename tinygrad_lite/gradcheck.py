@@ -67,6 +67,18 @@ def _check_inputs(fn: Callable, inputs: Sequence[Tensor] | Tensor) -> list[Tenso
     return inputs
 
 
+def _joined(fn: Callable) -> Callable:
+    """fn, with a tuple of output Tensors joined into one flat Tensor (as PyTorch's checkers,
+    these take functions of several outputs; checking the joined output checks each)."""
+    def joined(*inputs: Tensor) -> Tensor:
+        out = fn(*inputs)
+        if isinstance(out, (tuple, list)) and out and all(isinstance(o, Tensor) for o in out):
+            from .tensor import cat
+            return cat([o.reshape(-1) for o in out])
+        return out
+    return joined
+
+
 def _where(pos: int, index: tuple) -> str:
     return f"input {pos}, element {tuple(int(k) for k in index)}"
 
@@ -200,7 +212,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
 
         |analytic - numeric| <= atol + rtol |numeric|   for the full Jacobian of fn.
 
-    `inputs` is a list of Tensors (or one Tensor). Inputs that require grad must be float64;
+    `inputs` is a list of Tensors (or one Tensor); fn returns a Tensor or a tuple of them
+    (checked as one, joined). Inputs that require grad must be float64;
     eps must be finite and positive, atol and rtol
     finite and non-negative (else ValueError). On a mismatch, or a NaN or infinity in the output
     or either gradient, raises GradcheckError naming the input, the element and the values, or
@@ -208,6 +221,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
     """
     _check_settings(eps, atol, rtol)
     inputs = _check_inputs(fn, inputs)
+    fn = _joined(fn)
     try:
         analytic, numeric = _jacobians(fn, inputs, eps)
     except GradcheckError:
@@ -239,7 +253,8 @@ def gradgradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor],
 
     As PyTorch's: the checked function is (inputs, u) -> uᵀ d fn / d inputs (its values for the
     inputs that require grad, flattened and joined), so both its inputs and u get checked; u is
-    `grad_outputs` (one float64 tensor of fn's output shape), or random normal from `seed`.
+    `grad_outputs` (float64 tensors of fn's output shapes, one per output if fn returns a
+    tuple), or random normal from `seed`.
     Errors name "input k" counting the inputs and then u.
     """
     from .autograd import grad  # the engine's reverse sweep as a function
@@ -249,16 +264,25 @@ def gradgradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor],
     inputs = _check_inputs(fn, inputs)
     with enable_grad():
         out = fn(*inputs)
-    if not isinstance(out, Tensor):
-        raise TypeError(f"gradgradcheck: fn must return a Tensor, got {type(out).__name__}")
+    several = isinstance(out, (tuple, list))
+    outs = tuple(out) if several else (out,)
+    if not outs or not all(isinstance(o, Tensor) for o in outs):
+        raise TypeError(f"gradgradcheck: fn must return a Tensor or a tuple of Tensors, got "
+                        f"{type(out).__name__}")
     if grad_outputs is None:
-        u = Tensor(np.random.default_rng(seed).standard_normal(out.shape), requires_grad=True)
+        u = Tensor(np.random.default_rng(seed).standard_normal(sum(o.numel() for o in outs)),
+                   requires_grad=True)
     else:
-        u = grad_outputs if isinstance(grad_outputs, Tensor) else list(grad_outputs)[0]
-        if not isinstance(u, Tensor) or u.shape != out.shape or u.dtype != np.float64:
-            raise ValueError(f"gradgradcheck: grad_outputs must be one float64 Tensor of fn's "
-                             f"output shape {out.shape}")
-        u = u.detach().requires_grad_()
+        us = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+        if len(us) != len(outs) or not all(
+                isinstance(v, Tensor) and v.shape == o.shape and v.dtype == np.float64
+                for v, o in zip(us, outs)):
+            raise ValueError(f"gradgradcheck: grad_outputs must be float64 Tensors of fn's "
+                             f"output shape(s) {[o.shape for o in outs]}, one per output")
+        u = Tensor(np.concatenate([v._data.reshape(-1) for v in us]), requires_grad=True)
+    if not several:
+        u = u.reshape(out.shape).detach().requires_grad_()
+    fn = _joined(fn)
     wrt = [t for t in inputs if t.requires_grad]
 
     def first_derivatives(*args: Tensor) -> Tensor:
