@@ -460,6 +460,13 @@ def test_functional_returns_tensors_for_tensors_and_tuples_for_tuples():
     assert not AF.jacobian(f1, x).requires_grad
 
 
+def test_reverse_mode_jacobian_blocks_have_the_input_dtype_as_pytorch():
+    x = Tensor(np.arange(3.0))
+    J = AF.jacobian(lambda x: (x.float() * 2, x.argmax()), x)
+    assert [j.dtype for j in J] == [np.float64, np.float64]
+    np.testing.assert_array_equal(J[1].numpy(), np.zeros((3,)))
+
+
 def test_functional_gives_zeros_or_an_error_for_unused_inputs():
     x, y = Tensor(np.ones(2)), Tensor(np.ones(3))
     J = AF.jacobian(lambda x, y: x * 2, (x, y))

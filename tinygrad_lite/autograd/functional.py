@@ -207,7 +207,7 @@ def _jacobian(func: Callable, inputs: Any, create_graph: bool, strict: bool, str
     out_tuple, outs = _call(func, xs, fn)
     rows = []
     for m, o in enumerate(outs):
-        blocks = [np.zeros(o.shape + x.shape, o.dtype) for x in xs]
+        blocks = [np.zeros(o.shape + x.shape, x.dtype) for x in xs]
         graphs: list = [[] for _ in xs]
         used = [False] * len(xs)
         if o.requires_grad:
