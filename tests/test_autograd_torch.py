@@ -145,3 +145,23 @@ def test_functional_create_graph_and_its_gradients_equal_pytorch():
             results.append((out, res) + tuple(grad((res * res).sum() + out, (xs, vs))))
         for a, b in zip(*results):
             close(a, b)
+
+
+def test_retain_grad_is_filled_by_autograd_grad_too_as_pytorch():
+    results = []
+    for L, make, grad in ((Ours, lambda a: Tensor(a, requires_grad=True), autograd.grad),
+                          (Torch, lambda a: torch.tensor(a, requires_grad=True),
+                           torch.autograd.grad)):
+        x = make(np.array([1.0, -2.0, 0.5]))
+        h = x * 2
+        h.retain_grad()
+        k = h.tanh()
+        k.retain_grad()
+        y = (k * k).sum()
+        grad(y, h, retain_graph=True)
+        first = (h.grad.copy() if isinstance(h.grad, np.ndarray) else h.grad.clone(),)
+        grad(y, x, retain_graph=True)
+        y.backward()
+        results.append(first + (h.grad, k.grad, x.grad))
+    for ours, theirs in zip(*results):
+        close(ours, theirs)

@@ -579,7 +579,8 @@ def _backprop(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     reverse topological order. Gradients are arrays, or Tensors if `create_graph` (the sweep is
     then recorded as ops: its results can be differentiated again). Leaves that require grad,
     and tensors that retain_grad(), accumulate theirs into .grad; if `wanted` is given
-    (autograd.grad), the gradients of its keys are put there instead and no .grad changes."""
+    (autograd.grad), the gradients of its keys are put there instead and only tensors that
+    retain_grad() get theirs (as in PyTorch)."""
     if create_graph and _recorder is not None:
         _recorder.unsupported("create_graph=True (backward or autograd.grad)", "the gradient's "
                               "own graph uses masks of values (ReLU's x > 0), which a replay "
@@ -603,6 +604,8 @@ def _backprop(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
             continue
         node = t._node
         if wanted is not None:
+            if _retaining and getattr(t, "_retains", False):
+                _kernel(_accumulate_grad, t, g, not create_graph)
             if t in wanted:
                 wanted[t] = g
                 if t._n == last:
