@@ -5,6 +5,8 @@
     python benchmarks/bench.py --end-to-end       # also the full 30-epoch recipe, with peak memory
     python benchmarks/bench.py --threads-only     # `fit` with 1 BLAS thread vs the default,
                                                   # idle and beside a busy process
+    python benchmarks/bench.py --conv             # the conv net: ours eager and captured vs
+                                                  # PyTorch eager, batch 10 and 64, peak memory
 
 Every implementation trains the same network (784-H-10 sigmoid, quadratic cost, plain SGD) on
 the real MNIST training images in the same batches; runs are interleaved (6,000 images of each
@@ -293,6 +295,160 @@ def print_threads(rows):
           "median; ratio: default threads over one thread)")
 
 
+# --- the convolutional net: conv-pool (20 5x5 filters, 2x2 max pool), FC 100, 10 outputs ------
+
+CONV_LR = 0.1
+
+
+def _conv_model():
+    from tinygrad_lite.models.zoo import build
+    return build("conv-pool", seed=0)  # sigmoid, as the book's first conv net
+
+
+def _conv_step():
+    from tinygrad_lite.train import log_likelihood
+    model = _conv_model()
+    opt = optim.SGD(model.parameters(), lr=CONV_LR)
+
+    def step(x, y):
+        loss = log_likelihood(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def conv_eager(X, Y, batch):
+    step = _conv_step()
+
+    def run(lo, hi):
+        for k in range(lo, hi, batch):
+            step(Tensor(X[k:k + batch]), Tensor(Y[k:k + batch]))
+    return run
+
+
+def conv_captured(X, Y, batch):
+    step = capture(_conv_step())
+
+    def run(lo, hi):
+        for k in range(lo, hi, batch):
+            step(X[k:k + batch], Y[k:k + batch])
+    return run
+
+
+def conv_torch(X, Y, batch):
+    import torch
+    torch.manual_seed(0)
+    nn = torch.nn
+    model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 20, 5), nn.Sigmoid(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2880, 100), nn.Sigmoid(),
+                          nn.Linear(100, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=CONV_LR)
+    Xt, labels = torch.from_numpy(X), torch.from_numpy(Y.argmax(axis=1))
+
+    def run(lo, hi):
+        for k in range(lo, hi, batch):
+            loss = nn.functional.cross_entropy(model(Xt[k:k + batch]), labels[k:k + batch])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return run
+
+
+CONV_IMPLEMENTATIONS = {"tinygrad_lite eager": conv_eager,
+                        "tinygrad_lite captured": conv_captured, "PyTorch eager": conv_torch}
+
+CONV_CHILD = """
+import sys, numpy as np
+sys.path.insert(0, {folder!r})
+import bench
+from tinygrad_lite.data import load_mnist
+from tinygrad_lite.threads import blas_threads
+d = load_mnist()
+X = np.ascontiguousarray(d.train_images[:{n}])
+Y = np.eye(10, dtype=np.float32)[d.train_labels[:{n}]]
+if {torch!r}:
+    import torch
+    torch.set_num_threads({threads})
+print("peak-before-kb", [l.split()[1] for l in open("/proc/self/status")
+                         if l.startswith("VmRSS:")][0], file=sys.stderr)
+try:
+    with open("/proc/self/clear_refs", "w") as f:  # Linux: restart the peak (VmHWM) here
+        f.write("5")
+except OSError:
+    pass
+with blas_threads({threads}):
+    bench.CONV_IMPLEMENTATIONS[{name!r}](X, Y, {batch})(0, {n})
+"""
+
+
+def _conv_peak(name, batch, n, threads):
+    """Peak RSS (MB) of a fresh process training `name` on n images, and that peak less its
+    RSS just before training (data loaded, libraries imported): what training itself adds."""
+    import os
+    code = CONV_CHILD.format(folder=os.path.dirname(os.path.abspath(__file__)), n=n,
+                             torch=name.startswith("PyTorch"), threads=threads, name=name,
+                             batch=batch)
+    with tempfile.TemporaryDirectory() as folder:
+        proc = subprocess.run([sys.executable, "-c", PEAK_REPORT + code], capture_output=True,
+                              text=True, cwd=folder)
+    if proc.returncode:
+        raise SystemExit(f"benchmark child failed:\n{proc.stderr}")
+    kb = {ln.split()[0]: int(ln.split()[1].strip("'[]")) for ln in proc.stderr.splitlines()
+          if ln.startswith("peak-")}
+    return kb["peak-rss-kb"] / 1024, (kb["peak-rss-kb"] - kb["peak-before-kb"]) / 1024
+
+
+def time_conv(X, Y, batches, repeats, threads, chunk=640):
+    """Seconds per epoch of 60,000 images, scaled from the median time over X (a slice of the
+    training images), implementations taking turns chunk by chunk as in time_configs."""
+    from tinygrad_lite.threads import blas_threads
+    names = [n for n in CONV_IMPLEMENTATIONS if n != "PyTorch eager" or have_torch()]
+    if have_torch():
+        import torch
+        torch.set_num_threads(threads)
+    rows = []
+    for batch in batches:
+        runs = {n: CONV_IMPLEMENTATIONS[n](X, Y, batch) for n in names}
+        times = {n: [] for n in names}
+        with blas_threads(threads):
+            for n in names:  # warm up: capture, first allocations
+                runs[n](0, batch * 2)
+            for _ in range(repeats):
+                epoch = dict.fromkeys(names, 0.0)
+                for lo in range(0, len(X), chunk):
+                    for n in names:
+                        start = time.perf_counter()
+                        runs[n](lo, min(lo + chunk, len(X)))
+                        epoch[n] += time.perf_counter() - start
+                for n in names:
+                    times[n].append(epoch[n])
+        torch_s = statistics.median(times["PyTorch eager"]) if have_torch() else float("nan")
+        for n in names:
+            med = statistics.median(times[n])
+            total, added = _conv_peak(n, batch, len(X), threads)
+            rows.append({"implementation": n, "batch": batch, "images_timed": len(X),
+                         "s_per_epoch": med * 60000 / len(X), "ratio_to_torch": med / torch_s,
+                         "peak_rss_mb": total, "training_adds_mb": added, "runs": times[n]})
+    return rows
+
+
+def print_conv(rows, threads, repeats):
+    print(f"conv net (conv 20 5x5 sigmoid, max pool 2, FC 100 sigmoid, 10 logits; "
+          f"log-likelihood, SGD), {threads} thread(s) for numpy's BLAS and PyTorch")
+    print(f"{'implementation':<24}{'batch':>6}{'s/epoch':>10}{'/ PyTorch':>10}"
+          f"{'peak RSS':>10}{'training adds':>15}")
+    for r in rows:
+        print(f"{r['implementation']:<24}{r['batch']:>6}{r['s_per_epoch']:>10.1f}"
+              f"{r['ratio_to_torch']:>10.2f}{r['peak_rss_mb']:>8.0f}MB"
+              f"{r['training_adds_mb']:>13.0f}MB")
+    print(f"(s/epoch: median of {repeats} passes over the first {rows[0]['images_timed']} "
+          "training images, interleaved, scaled to 60,000 images; peak RSS of a fresh process "
+          "training on them, and how far training raises it above the process's size after "
+          "loading MNIST and the libraries)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -302,10 +458,26 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30, help="for --end-to-end")
     parser.add_argument("--threads-only", action="store_true",
                         help="only compare 1 BLAS thread with the default in fit")
+    parser.add_argument("--conv", action="store_true",
+                        help="only the conv net: batch 10 and 64, ours and PyTorch's")
+    parser.add_argument("--conv-images", type=int, default=3200,
+                        help="training images timed per conv epoch (scaled to 60,000)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads for numpy's BLAS and PyTorch in --conv")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
 
     data = load_mnist()
+    if args.conv:
+        n = args.conv_images
+        X = np.ascontiguousarray(data.train_images[:n])
+        Y = F.one_hot(data.train_labels[:n], 10, np.float32)
+        rows = time_conv(X, Y, (10, 64), args.repeats, args.threads)
+        print_conv(rows, args.threads, args.repeats)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"conv": rows}, f, indent=1)
+        return
     if args.threads_only:
         n = min(args.images, 6000)
         rows = threads_comparison(data.train_images[:n], data.train_labels[:n], 2, args.repeats)

@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tinygrad_lite import CheckpointError, __version__, load, nn, save
+from tinygrad_lite import CheckpointError, nn
 
 from .network import NeuralNetwork
 
@@ -50,29 +50,29 @@ class DigitNet(nn.Sequential):
         net.biases = [m.bias.data[:, None].copy() for m in self.linears()]
         return net
 
+    def config(self) -> dict:
+        """The constructor's arguments (JSON values): what a checkpoint records."""
+        return {"sizes": list(self.sizes)}
+
+    @staticmethod
+    def num_parameters(sizes: Sequence[int]) -> int:
+        """How many weights and biases DigitNet(sizes) has (ValueError for bad sizes)."""
+        if (not isinstance(sizes, (list, tuple)) or len(sizes) < 2 or
+                not all(type(n) is int and n > 0 for n in sizes)):
+            raise ValueError(f"DigitNet sizes must be two or more positive ints, got {sizes!r}")
+        return sum(m * n + n for m, n in zip(sizes, sizes[1:]))
+
     def save_checkpoint(self, path: str, **recipe: Any) -> None:
-        """Write the weights and the architecture (sizes, dtype), with `recipe` (how it was
-        trained: JSON values) as metadata, so `DigitNet.from_checkpoint(path)` needs nothing else."""
-        meta = {"format": FORMAT, "version": __version__, "sizes": list(self.sizes),
-                "dtype": self.linears()[0].weight.dtype.name, **recipe}
-        save(self.state_dict(), path, metadata=meta)
+        """Write the weights and the architecture (see models.zoo.save_checkpoint)."""
+        from .zoo import save_checkpoint
+        save_checkpoint(self, path, **recipe)
 
     @classmethod
     def from_checkpoint(cls, path: str) -> tuple["DigitNet", dict]:
-        """The network in a checkpoint written by `save_checkpoint`, and its metadata; CheckpointError
-        naming the file if it holds no valid DigitNet."""
-        state, meta = load(path, with_metadata=True)
-        sizes, dtype = meta.get("sizes"), meta.get("dtype", "float32")
-        if (not isinstance(sizes, list) or len(sizes) < 2 or
-                not all(type(n) is int and n > 0 for n in sizes) or
-                dtype not in ("float32", "float64") or
-                [np.shape(state.get(f"{2 * i}.weight")) for i in range(len(sizes) - 1)] !=
-                [(n, m) for m, n in zip(sizes, sizes[1:])]):
-            raise CheckpointError(f"{path}: no valid DigitNet architecture recorded (sizes {sizes!r}, dtype "
-                                  f"{dtype!r}); was it written by 'tinygrad-lite train'?")
-        model = cls(sizes, dtype=np.dtype(dtype))
-        try:
-            model.load_state_dict(state)
-        except (RuntimeError, ValueError, TypeError) as e:
-            raise CheckpointError(f"{path}: {e}") from None
+        """The network in a checkpoint written by `save_checkpoint`, and its metadata;
+        CheckpointError naming the file if it holds no valid DigitNet."""
+        from .zoo import load_checkpoint
+        model, meta = load_checkpoint(path)
+        if not isinstance(model, cls):
+            raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a DigitNet")
         return model, meta

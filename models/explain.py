@@ -17,6 +17,7 @@ import numpy as np
 import tinygrad_lite.functional as F
 from tinygrad_lite import GradcheckError, Tensor, nn, no_grad, numerical_grad
 from tinygrad_lite.autograd import functional as AF
+from tinygrad_lite.viz import Graph
 
 from .digits import DigitNet
 from .network import NeuralNetwork, sigmoid, sigmoid_prime
@@ -300,11 +301,11 @@ def gradcheck_report(results: list[ParamCheck], dtype: str) -> str:
     return "\n".join(lines)
 
 
-def cost_graph(model: DigitNet, X: np.ndarray, Y: np.ndarray) -> str:
-    """DOT text of the quadratic cost's graph for one mini-batch, with gradient norms."""
-    from tinygrad_lite.viz import to_dot
+def cost_graph(model: DigitNet, X: np.ndarray, Y: np.ndarray) -> Graph:
+    """The quadratic cost's graph for one mini-batch, with gradient norms: .to_dot() for its
+    DOT text, .draw() for a matplotlib picture."""
     x, y = Tensor(X.astype(model.linears()[0].weight.dtype)), Tensor(Y)
     cost = F.quadratic_cost(model(x), y)
     cost.backward(retain_graph=True)
     names = dict(model.named_parameters(), **{"x (images)": x, "y (targets)": y, "cost C": cost})
-    return to_dot(cost, params=names)
+    return Graph.of(cost, params=names)

@@ -165,3 +165,18 @@ def test_retain_grad_is_filled_by_autograd_grad_too_as_pytorch():
         results.append(first + (h.grad, k.grad, x.grad))
     for ours, theirs in zip(*results):
         close(ours, theirs)
+
+
+def test_jacobian_and_hessian_with_create_graph_differentiate_again_as_pytorch():
+    x = np.array([0.3, -0.7, 1.1])
+    f = lambda L: (lambda x: (x.sigmoid() * x * x).sum())  # noqa: E731
+    ours = Tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    H, tH = AF.hessian(f(Ours), ours, create_graph=True), TAF.hessian(f(Torch), theirs,
+                                                                      create_graph=True)
+    close(H, tH)
+    (third,), (tthird,) = autograd.grad(H.sum(), ours), torch.autograd.grad(tH.sum(), theirs)
+    close(third, tthird)
+    J = AF.jacobian(lambda x: x.tanh() * x, ours, create_graph=True)
+    tJ = TAF.jacobian(lambda x: x.tanh() * x, theirs, create_graph=True)
+    close(autograd.grad((J * J).sum(), ours)[0], torch.autograd.grad((tJ * tJ).sum(), theirs)[0])

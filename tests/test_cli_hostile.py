@@ -52,7 +52,9 @@ def train(capsys, data, *extra):
     (["train", "--hidden", "0"], "--hidden"),
     (["train", "--threads", "0"], "--threads"),
     (["train", "--cost", "hinge"], "--cost"),
-    (["evaluate", "a.npz", "b.npz"], "unrecognized"),
+    (["train", "--model", "resnet"], "unknown model 'resnet'; choose from mlp"),
+    (["train", "--dropout", "1"], "--dropout"),
+    (["train", "--dropout", "-0.1"], "--dropout"),
 ])
 def test_bad_values_are_usage_errors(capsys, argv, message):
     with pytest.raises(SystemExit) as info:

@@ -85,13 +85,6 @@ def test_graph_command_renders_svg_with_graphviz(tmp_path):
     assert "<svg" in (tmp_path / "g.svg").read_text()
 
 
-def test_graph_command_without_graphviz_writes_dot_and_says_how(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))          # no dot program to be found
-    assert main(["graph", "--hidden", "3", "--out", str(tmp_path / "g.svg")]) == 0
-    assert "apt-get install graphviz" in capsys.readouterr().out
-    assert parse_dot((tmp_path / "g.dot").read_text()) and not (tmp_path / "g.svg").exists()
-
-
 def test_explain_library_agrees_and_labels_equations():
     net = NeuralNetwork([784, 12, 10], seed=3)
     x = np.random.default_rng(0).uniform(size=784)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -88,6 +89,13 @@ class _Help(argparse.HelpFormatter):
         return text
 
 
+class _HelpWithEpilog(_Help):
+    """Keeps the epilog's own line breaks (the table of models)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(indent + line for line in text.splitlines())
+
+
 class _Parser(argparse.ArgumentParser):
     """Bad arguments: one line naming the problem (and where help is), exit status 2. Help
     shows every option's default."""
@@ -100,12 +108,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
 
 
-def _network_args(p: argparse.ArgumentParser) -> None:
+def _network_args(p: argparse.ArgumentParser, hidden: int | None = 30) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--sizes", type=_sizes, help="layer sizes, e.g. 784,30,10 (unset: "
                        "784,N,10 with N from --hidden)")
-    group.add_argument("--hidden", type=_number(int, 1), default=30,
-                       help="one hidden layer of N neurons")
+    group.add_argument("--hidden", type=_number(int, 1), default=hidden,
+                       help="one hidden layer of N neurons" + ("" if hidden else
+                                                              " (unset: 30)"))
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -113,6 +122,30 @@ def _data_args(p: argparse.ArgumentParser) -> None:
                    "unset: $TINYGRAD_LITE_DATA, else the copy bundled with the package")
     p.add_argument("--download", action="store_true",
                    help="fetch MNIST into the cache folder (or --data-dir) if missing")
+
+
+def _dropout(text: str) -> float:
+    p = _number(float, 0)(text)
+    if p >= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return p
+
+
+def _model_name(text: str) -> str:
+    from .models.zoo import MODELS
+    if text not in MODELS:
+        raise argparse.ArgumentTypeError(f"unknown model {text!r}; choose from "
+                                         f"{', '.join(MODELS)}")
+    return text
+
+
+def _models_help() -> str:
+    from .models.zoo import MODELS
+    lines = ["models (--model NAME) and their default recipes, which the flags override:"]
+    for name, entry in MODELS.items():
+        lines.append(f"  {name:<13}{entry.about}")
+        lines.append(f"  {'':<13}{entry.recipe.describe()}")
+    return "\n".join(lines)
 
 
 def _threads_arg(p: argparse.ArgumentParser) -> None:
@@ -125,22 +158,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tinygrad-lite {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("train", help="train the digit network on MNIST",
-                       description=f"Train on MNIST. Defaults: the seed's recipe, {SEED_RECIPE}.")
-    _network_args(p)
-    p.add_argument("--epochs", type=_number(int, 0), default=30,
-                   help="passes over the training images")
-    p.add_argument("--batch-size", type=_number(int, 1), default=10, help="images per SGD step")
-    p.add_argument("--lr", type=_number(float, 0, strict=True), default=3.0,
-                   help="learning rate η")
-    p.add_argument("--cost", choices=list(COSTS), default="quadratic", help="the cost C")
-    p.add_argument("--init", choices=list(INITS), default="standard",
+    p = sub.add_parser("train", help="train a digit network on MNIST",
+                       description=f"Train on MNIST. Defaults: the seed's recipe, {SEED_RECIPE}; "
+                       "each --model has its own recipe (below), which the flags override.",
+                       epilog=_models_help(), formatter_class=_HelpWithEpilog)
+    p.add_argument("--model", type=_model_name, default="mlp",
+                   help="which network (listed below)")
+    _network_args(p, hidden=None)
+    p.add_argument("--epochs", type=_number(int, 0),
+                   help="passes over the training images (unset: the model's; mlp: 30)")
+    p.add_argument("--batch-size", type=_number(int, 1),
+                   help="images per step (unset: the model's; mlp: 10)")
+    p.add_argument("--lr", type=_number(float, 0, strict=True),
+                   help="learning rate η (unset: the model's; mlp: 3.0)")
+    p.add_argument("--lr-decay", type=_number(float, 0, strict=True), help="multiply the "
+                   "learning rate by this after each epoch (unset: the model's; mlp: 1)")
+    p.add_argument("--cost", choices=list(COSTS),
+                   help="the cost C (unset: the model's; mlp: quadratic)")
+    p.add_argument("--init", choices=list(INITS),
                    help="standard: N(0,1) (the seed); scaled: N(0,1/n_in) weights; "
-                        "default: PyTorch's uniform")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd", help="the update rule")
-    p.add_argument("--momentum", type=_number(float, 0), default=0.0, help="SGD's momentum")
-    p.add_argument("--weight-decay", type=_number(float, 0), default=0.0,
-                   help="L2 penalty λ: each step adds λ·p to every parameter p's gradient")
+                        "default: PyTorch's uniform (unset: the model's; mlp: standard; only "
+                        "mlp can change it)")
+    p.add_argument("--optimizer", choices=["sgd", "adam"],
+                   help="the update rule (unset: the model's; mlp: sgd)")
+    p.add_argument("--momentum", type=_number(float, 0),
+                   help="SGD's momentum (unset: the model's; mlp: 0)")
+    p.add_argument("--weight-decay", type=_number(float, 0),
+                   help="L2 penalty λ: each step adds λ·p to every parameter p's gradient "
+                        "(unset: the model's; mlp: 0)")
+    p.add_argument("--dropout", type=_dropout, help="dropout probability P in [0, 1) before "
+                   "each fully connected layer (unset: the model's; not for mlp)")
+    p.add_argument("--expand-data", action=argparse.BooleanOptionalAction,
+                   help="train on the expanded set: each image also shifted one pixel up, down, "
+                   "left and right (5x the images) (unset: the model's; mlp: no)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="the parameters' precision")
     p.add_argument("--seed", type=_seed, default=0, help="for the initial weights and shuffling")
@@ -160,18 +210,24 @@ def build_parser() -> argparse.ArgumentParser:
     _threads_arg(p)
     _data_args(p)
 
-    p = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint")
-    p.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT,
-                   help=f"from train (default: {DEFAULT_CHECKPOINT})")
+    p = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint, "
+                       "or of an ensemble of checkpoints")
+    p.add_argument("checkpoint", nargs="*", default=[DEFAULT_CHECKPOINT],
+                   help=f"from train (default: {DEFAULT_CHECKPOINT}); several: each is scored, "
+                   "then their ensemble (the average of their output probabilities)")
     _threads_arg(p)
     _data_args(p)
 
-    p = sub.add_parser("graph", help="the digit network's cost graph for one mini-batch (DOT)")
+    p = sub.add_parser("graph", help="the digit network's cost graph for one mini-batch "
+                       "(DOT text or a picture)")
     _network_args(p)
     p.add_argument("--batch-size", type=_number(int, 1), default=10, help="images in the batch")
     p.add_argument("--seed", type=_seed, default=0, help="for the weights and the images")
-    p.add_argument("--out", metavar="FILE", help="FILE.dot, or FILE.svg / FILE.png rendered by "
-                   "Graphviz's dot program if installed (unset: DOT text to standard output)")
+    p.add_argument("--out", metavar="FILE", help="FILE.dot (DOT text), or a FILE.svg / FILE.png "
+                   "picture drawn by --engine (unset: DOT text to standard output)")
+    p.add_argument("--engine", choices=["auto", "graphviz", "matplotlib"], default="auto",
+                   help="what draws --out FILE.svg / FILE.png: Graphviz's dot program, "
+                        "matplotlib, or auto: Graphviz if installed, else matplotlib")
     _data_args(p)
 
     p = sub.add_parser("explain", help="BP1-BP4 on one test image, checked against autodiff")
@@ -203,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
 # --- shared steps ------------------------------------------------------------------------------
 
 def _resolve_sizes(args: argparse.Namespace) -> list[int]:
-    return args.sizes or [784, args.hidden, 10]
+    return args.sizes or [784, args.hidden or 30, 10]
 
 
 def _load_data(args: argparse.Namespace, sizes: list[int]) -> Any:
@@ -248,9 +304,40 @@ def _batch(args: argparse.Namespace, data: Any, n: int) -> tuple[np.ndarray, np.
 
 # --- commands ----------------------------------------------------------------------------------
 
-def _make_model(args: argparse.Namespace, sizes: list[int], seed: Any) -> Any:
+def _recipe(args: argparse.Namespace) -> None:
+    """Fill each recipe flag left unset with the model's default, and check the combination."""
+    from .models.zoo import recipe
+    by_default = args.expand_data is None
+    for flag, value in recipe(args.model).items():
+        if getattr(args, flag) is None:
+            setattr(args, flag, value)
+    if args.model != "mlp":
+        for flag, given in (("--sizes", args.sizes), ("--hidden", args.hidden),
+                            ("--init", args.init != "default" and args.init)):
+            if given:
+                raise UsageError(f"{flag} applies to --model mlp; --model {args.model} has "
+                                   "its own layers (see --help)")
+    elif args.dropout:
+        raise UsageError("--dropout applies to the convolutional models; --model mlp has "
+                           "no dropout layers")
+    if args.optimizer == "adam" and args.momentum:
+        raise CommandError("--momentum applies to --optimizer sgd; Adam has betas instead")
+    if args.lr_decay > 1:
+        raise UsageError(f"--lr-decay must be at most 1 (a decay), got {args.lr_decay:g}")
+    if args.expand_data and args.limit:
+        raise UsageError("--expand-data and --limit cannot be combined: the expanded set is "
+                           "made from all 60,000 images" + (f" (--model {args.model} expands "
+                           "by default: pass --no-expand-data)" if by_default else ""))
+
+
+def _make_model(args: argparse.Namespace, seed: Any) -> Any:
     from .models import DigitNet
-    return DigitNet(sizes, dtype=np.dtype(args.dtype), init=args.init, seed=seed)
+    from .models.zoo import build
+    if args.model == "mlp":
+        return DigitNet(_resolve_sizes(args), dtype=np.dtype(args.dtype), init=args.init,
+                        seed=seed)
+    extra = {} if args.dropout is None else {"dropout": args.dropout}
+    return build(args.model, dtype=np.dtype(args.dtype), seed=seed, **extra)
 
 
 def _make_optimizer(args: argparse.Namespace, params: list) -> Any:
@@ -261,11 +348,39 @@ def _make_optimizer(args: argparse.Namespace, params: list) -> Any:
     return optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
 
 
+class Progress:
+    """Progress within an epoch on a terminal, one line overwritten with \\r: batches done,
+    images per second, time left. At most five updates a second; `clear` before other output."""
+
+    def __init__(self, stream: Any, batch_size: int) -> None:
+        self.stream, self.batch_size, self.shown, self.last = stream, batch_size, False, 0.0
+
+    def __call__(self, done: int, total: int, seconds: float) -> None:
+        if seconds - self.last < 0.2 and done < total:
+            return
+        self.last = seconds if done < total else 0.0
+        rate = done * self.batch_size / max(seconds, 1e-9)
+        left = seconds / done * (total - done)
+        self.write(f"\r  batch {done}/{total}  {rate:,.0f} images/s  {left:.0f}s left ")
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.write("\r" + " " * 60 + "\r")
+            self.shown = False
+
+    def write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    from .models.zoo import describe, save_checkpoint
     from .train import fit
-    sizes = _resolve_sizes(args)
-    if args.optimizer == "adam" and args.momentum:
-        raise CommandError("--momentum applies to --optimizer sgd; Adam has betas instead")
+    _recipe(args)
     save_path = _output(args.save, args.force, "--save") if args.save else None
     plot = None
     if args.plot:
@@ -280,24 +395,37 @@ def cmd_train(args: argparse.Namespace) -> int:
             print("note: --plot needs matplotlib (pip install 'tinygrad_lite[plot]'); training "
                   "without plots", file=sys.stderr)
             plot = None
-    data = _load_data(args, sizes)
+    init_seed, shuffle_seed = np.random.SeedSequence(args.seed).spawn(2)  # independent streams
+    model = _make_model(args, init_seed)
+    data = _load_data(args, [784 if args.model != "mlp" else _resolve_sizes(args)[0]])
     images, labels = data.train_images[:args.limit], data.train_labels[:args.limit]
+    if args.expand_data:
+        from .data import expand_mnist
+        images, labels = expand_mnist(images, labels)
     if args.batch_size > len(images):
         raise CommandError(f"--batch-size {args.batch_size} is more than the {len(images)} "
                            "training images")
-    init_seed, shuffle_seed = np.random.SeedSequence(args.seed).spawn(2)  # independent streams
-    model = _make_model(args, sizes, init_seed)
     opt = _make_optimizer(args, model.parameters())
-    say(f"tinygrad-lite {__version__}: {'-'.join(map(str, sizes))} sigmoid, {args.cost} cost, "
-        f"{args.init} init, {args.optimizer} lr {args.lr:g}"
+    say(f"tinygrad-lite {__version__}: {describe(model)}, {args.cost} cost, "
+        + (f"{args.init} init, " if args.model == "mlp" else "")
+        + f"{args.optimizer} lr {args.lr:g}"
+        + (f" x{args.lr_decay:g} per epoch" if args.lr_decay != 1 else "")
         + (f" momentum {args.momentum:g}" if args.momentum else "")
         + (f" weight decay {args.weight_decay:g}" if args.weight_decay else "")
-        + f", batch {args.batch_size}, {args.epochs} epochs, {len(images)} training images, "
-        f"{args.dtype}, seed {args.seed}")
+        + f", batch {args.batch_size}, {args.epochs} epochs, {len(images)} training images"
+        + (" (expanded)" if args.expand_data else "") + f", {args.dtype}, seed {args.seed}")
+    progress = Progress(sys.stderr, args.batch_size) if sys.stderr.isatty() else None
+
+    def log(line: str) -> None:
+        if progress is not None:
+            progress.clear()
+        say(line)
+
     start = time.perf_counter()
     history = fit(model, images, labels, opt, epochs=args.epochs, batch_size=args.batch_size,
                   cost=args.cost, test=(data.test_images, data.test_labels), seed=shuffle_seed,
-                  use_capture=not args.eager, log=say, threads=args.threads)
+                  use_capture=not args.eager, log=log, threads=args.threads,
+                  lr_decay=args.lr_decay, progress=progress)
     elapsed = time.perf_counter() - start
     if history:
         best = max(history, key=lambda r: r["correct"])
@@ -306,10 +434,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"best {best['correct']} at epoch {best['epoch']}, "
             f"{elapsed:.1f}s in all ({sum(r['seconds'] for r in history):.1f}s training)")
     if save_path:
-        model.save_checkpoint(save_path, cost=args.cost, init=args.init, optimizer=args.optimizer,
-                   lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
-                   batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
-                   history=history)
+        save_checkpoint(model, save_path, model=args.model, cost=args.cost, init=args.init,
+                        optimizer=args.optimizer, lr=args.lr, lr_decay=args.lr_decay,
+                        momentum=args.momentum,
+                        weight_decay=args.weight_decay, batch_size=args.batch_size,
+                        epochs=args.epochs, seed=args.seed, expand_data=args.expand_data,
+                        limit=args.limit, history=history)
         say(f"saved {save_path} (tinygrad-lite evaluate {save_path})")
     if plot is not None:
         written = plot.training_report(args.plot, history, model, data.test_images,
@@ -319,33 +449,72 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .models import DigitNet
-    from .train import confusion_matrix, confusion_table, predict
-    model, meta = DigitNet.from_checkpoint(args.checkpoint)
-    _digit_net(model.sizes, args.checkpoint)
-    data = _load_data(args, list(model.sizes))
-    pred, labels = predict(model, data.test_images, threads=args.threads), data.test_labels
-    correct = int((pred == labels).sum())
-    say(f"{args.checkpoint}: {'-'.join(map(str, model.sizes))} network, "
-        f"{meta.get('cost', '?')} cost")
-    say(f"{correct} / {len(labels)} ({100 * correct / len(labels):.2f}%)")
+    from .models.zoo import describe, ensemble, load_checkpoint, probabilities
+    from .train import confusion_matrix, confusion_table
+    members = [(path, *load_checkpoint(path)) for path in args.checkpoint]
+    first_path, first, first_meta = members[0]
+    for path, model, meta in members:
+        if hasattr(model, "sizes"):
+            _digit_net(model.sizes, path)
+        if (_arch(meta), meta.get("cost")) != (_arch(first_meta), first_meta.get("cost")):
+            raise CommandError(f"{path} ({describe(model)}, {meta.get('cost')} cost) and "
+                               f"{first_path} ({describe(first)}, {first_meta.get('cost')} "
+                               "cost) differ: an ensemble averages networks of one "
+                               "architecture and cost")
+    data = _load_data(args, [784])
+    labels = data.test_labels
+    outs = []
+    for path, model, meta in members:
+        outs.append(probabilities(model, meta.get("cost", "quadratic"), data.test_images,
+                                  threads=args.threads))
+        correct = int((outs[-1].argmax(axis=1) == labels).sum())
+        say(f"{path}: {describe(model)} network, {meta.get('cost', '?')} cost")
+        say(f"{correct} / {len(labels)} ({100 * correct / len(labels):.2f}%)")
+    pred = ensemble(outs).argmax(axis=1)
+    if len(members) > 1:
+        correct = int((pred == labels).sum())
+        say(f"ensemble of {len(members)} (averaged outputs): {correct} / {len(labels)} "
+            f"({100 * correct / len(labels):.2f}%)")
     say(confusion_table(confusion_matrix(pred, labels, 10)))
     return 0
+
+
+def _arch(meta: dict) -> Any:
+    """The architecture a checkpoint records, without dropout (off when evaluating)."""
+    arch = meta.get("architecture") or {"class": "DigitNet", "args": {"sizes": meta.get("sizes")}}
+    return arch["class"], {k: v for k, v in arch["args"].items() if k != "dropout"}
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
     from .models import DigitNet
     from .models.explain import cost_graph
-    from .viz import FORMATS, render
+    from .viz import DRAW_FORMATS, FORMATS, available, render
     sizes = _resolve_sizes(args)
+    engine = args.engine
     if args.out:
         if os.path.splitext(args.out)[1].lower() not in FORMATS:
             raise CommandError(f"--out {args.out}: use a {', '.join(FORMATS)} file name")
         _output(args.out, True, "--out")
+    picture = bool(args.out) and os.path.splitext(args.out)[1].lower() in DRAW_FORMATS
+    if engine != "auto" and not picture:
+        raise UsageError(f"--engine {engine} draws a picture: give --out FILE.svg or FILE.png")
+    if engine == "graphviz" and shutil.which("dot") is None:
+        raise CommandError("--engine graphviz: Graphviz's dot program is not installed "
+                           "(Debian: apt-get install graphviz); or use --engine matplotlib")
+    if engine == "matplotlib" and not available():
+        raise CommandError('--engine matplotlib: matplotlib is not installed (pip install '
+                           '"tinygrad_lite[plot]"); or use --engine graphviz')
+    if engine == "auto" and picture and shutil.which("dot") is None and available():
+        engine = "matplotlib"
     data = _load_data(args, sizes)
     X, Y = _batch(args, data, args.batch_size)
-    dot = cost_graph(DigitNet(sizes, seed=args.seed), X, Y)
-    say(render(dot, args.out) if args.out else dot.rstrip("\n"))
+    graph = cost_graph(DigitNet(sizes, seed=args.seed), X, Y)
+    if engine == "matplotlib":
+        graph.draw(path=args.out)
+        say(f"wrote {args.out} (drawn with matplotlib)")
+    else:
+        dot = graph.to_dot()
+        say(render(dot, args.out) if args.out else dot.rstrip("\n"))
     return 0
 
 

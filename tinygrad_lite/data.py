@@ -231,6 +231,29 @@ def load_mnist(data_dir: str | os.PathLike | None = None, validation_size: int =
     return data
 
 
+def expand_mnist(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nielsen's expanded training set: the images, then the same images shifted by one pixel
+    up, down, left and right (the pixels shifted in are blank), with their labels: 5N images.
+    Images are rows of a square picture, (N, side * side)."""
+    images, labels = np.asarray(images), np.asarray(labels)
+    n, pixels = images.shape if images.ndim == 2 else (0, -1)
+    side = math.isqrt(max(pixels, 0))
+    if images.ndim != 2 or side * side != pixels or pixels == 0:
+        raise ValueError(f"expand_mnist: images must be (N, side * side) rows of square "
+                         f"pictures, got shape {images.shape}")
+    if labels.shape != (n,):
+        raise ValueError(f"expand_mnist: need one label per image, shape ({n},), got shape "
+                         f"{labels.shape}")
+    square = images.reshape(n, side, side)
+    out = np.zeros((5, n, side, side), images.dtype)
+    out[0] = square
+    out[1, :, :-1] = square[:, 1:]        # up: row r shows row r + 1
+    out[2, :, 1:] = square[:, :-1]        # down
+    out[3, :, :, :-1] = square[:, :, 1:]  # left
+    out[4, :, :, 1:] = square[:, :, :-1]  # right
+    return out.reshape(5 * n, pixels), np.tile(labels, 5)
+
+
 def cache_dir() -> Path:
     """$XDG_CACHE_HOME/tinygrad_lite/mnist, or ~/.cache/tinygrad_lite/mnist."""
     base = os.environ.get("XDG_CACHE_HOME", "")

@@ -26,29 +26,43 @@ def nielsen_cross_entropy(pred: Tensor, target: Any) -> Tensor:
     return F.binary_cross_entropy(pred, target) * pred.shape[-1]
 
 
+def log_likelihood(logits: Tensor, target: Any) -> Tensor:
+    """C = -1/n Σ_x ln a_y, a = softmax(logits), y the label: the cost of a softmax output
+    layer (the book's chapter 3 and 6; PyTorch's cross_entropy), with one-hot targets."""
+    return -(logits.log_softmax(axis=1) * target).sum(axis=1).mean()
+
+
 COSTS: dict[str, Callable[[Tensor, Any], Tensor]] = {
     "quadratic": F.quadratic_cost,
     "cross-entropy": nielsen_cross_entropy,
+    "log-likelihood": log_likelihood,
 }
 
 
 @no_grad()
-def predict(model: Module, images: np.ndarray, batch_size: int = 10000,
+def outputs(model: Module, images: np.ndarray, batch_size: int = 1000,
             threads: int | None = None) -> np.ndarray:
-    """The most active output neuron for each row of images, in eval mode (no dropout).
-    `threads`: BLAS threads (None: tinygrad_lite.threads.pick_threads chooses from the batch
-    and the model's widths)."""
+    """The model's outputs for each row of images, in eval mode (no dropout), computed
+    batch_size rows at a time. `threads`: BLAS threads (None: tinygrad_lite.threads.pick_threads
+    chooses from the batch and the model's widths)."""
     if threads is None:
         threads = pick_threads(min(batch_size, len(images)), model)
     training = model.training
     model.eval()
     try:
         with blas_threads(threads):
-            out = [model(Tensor(images[k:k + batch_size])).data.argmax(axis=1)
+            out = [model(Tensor(images[k:k + batch_size])).data
                    for k in range(0, len(images), batch_size)]
     finally:
         model.train(training)
-    return np.concatenate(out) if out else np.zeros(0, np.int64)
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def predict(model: Module, images: np.ndarray, batch_size: int = 1000,
+            threads: int | None = None) -> np.ndarray:
+    """The most active output neuron for each row of images, in eval mode (see outputs)."""
+    out = outputs(model, images, batch_size, threads)
+    return out.argmax(axis=1) if len(out) else np.zeros(0, np.int64)
 
 
 def evaluate(model: Module, images: np.ndarray, labels: np.ndarray,
@@ -77,7 +91,8 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
         epochs: int, batch_size: int, cost: str = "quadratic",
         test: tuple[np.ndarray, np.ndarray] | None = None, seed: Any = 0,
         use_capture: bool = True, log: Callable[[str], None] | None = print,
-        threads: int | None = None) -> list[dict]:
+        threads: int | None = None, lr_decay: float = 1.0,
+        progress: Callable[[int, int, float], None] | None = None) -> list[dict]:
     """Train for `epochs` passes over (images, labels) in shuffled mini-batches.
 
     Each batch: forward, cost, zero_grad, backward, optimizer step. With `use_capture` the step
@@ -86,10 +101,14 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
     "Epoch i: correct / total" with the mean training cost and seconds. Returns one dict per
     epoch: epoch, cost, correct, total, accuracy, seconds. Raises TrainingError naming the epoch
     and batch if the cost becomes NaN or infinite. `threads` limits numpy's BLAS threads (None:
-    tinygrad_lite.threads.pick_threads chooses; the choice is logged once).
+    tinygrad_lite.threads.pick_threads chooses; the choice is logged once). `progress`, if
+    given, is called after each batch with (batches done, batches in the epoch, seconds so far).
+    After each epoch the optimizer's learning rate is multiplied by `lr_decay`.
     """
     if cost not in COSTS:
         raise ValueError(f"cost must be one of {sorted(COSTS)}, got {cost!r}")
+    if not 0 < lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
     if len(images) != len(labels) or len(images) == 0:
@@ -122,6 +141,7 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
     with blas_threads(chosen):
         rng = np.random.default_rng(seed)
         history = []
+        batches = -(-len(images) // batch_size)
         for epoch in range(epochs):
             start = time.perf_counter()
             order = rng.permutation(len(images))
@@ -138,7 +158,10 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
                     raise TrainingError(f"the cost became {value} at epoch {epoch}, "
                                         f"batch {batch}: try a smaller learning rate")
                 total += value * len(idx)
+                if progress is not None:
+                    progress(batch + 1, batches, time.perf_counter() - start)
             seconds = time.perf_counter() - start
+            optimizer.lr *= lr_decay  # read afresh by the captured step's replays
             row = {"epoch": epoch, "cost": total / len(images), "seconds": seconds}
             if test is not None:
                 correct = evaluate(model, test[0], test[1], threads=threads)

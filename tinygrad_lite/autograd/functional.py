@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import tensor as engine
-from ..tensor import Tensor, enable_grad
+from ..tensor import Tensor, enable_grad, stack
 from . import grad
 from .forward_ad import dual_level, make_dual, unpack_dual
 
@@ -224,7 +224,6 @@ def _jacobian(func: Callable, inputs: Any, create_graph: bool, strict: bool, str
         if strict and not all(used):
             _independent(fn, m, used.index(False))
         if create_graph:  # stack the rows as ops, so the Jacobian keeps their graph
-            from ..tensor import stack
             row = tuple(stack(gs).reshape(o.shape + x.shape) if len(gs) == o.numel() else
                         Tensor(b) for gs, b, x in zip(graphs, blocks, xs))
         else:  # the rows stacked by a kernel, so that a captured step recomputes them
