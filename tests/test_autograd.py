@@ -460,6 +460,19 @@ def test_functional_returns_tensors_for_tensors_and_tuples_for_tuples():
     assert not AF.jacobian(f1, x).requires_grad
 
 
+def test_functional_gives_the_same_results_under_no_grad():
+    f = lambda x: (x.tanh() * x * x).sum()  # noqa: E731
+    x, v = Tensor(np.array([0.5, -1.0, 2.0])), np.array([1.0, 2.0, -1.0])
+    expected = [AF.hvp(f, x, v)[1], AF.hessian(f, x, outer_jacobian_strategy="forward-mode"),
+                AF.jacobian(lambda x: x.tanh() * x, x, strategy="forward-mode")]
+    assert np.abs(expected[0].numpy()).min() > 0.1
+    with tl.no_grad():
+        got = [AF.hvp(f, x, v)[1], AF.hessian(f, x, outer_jacobian_strategy="forward-mode"),
+               AF.jacobian(lambda x: x.tanh() * x, x, strategy="forward-mode")]
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
 def test_reverse_mode_jacobian_blocks_have_the_input_dtype_as_pytorch():
     x = Tensor(np.arange(3.0))
     J = AF.jacobian(lambda x: (x.float() * 2, x.argmax()), x)

@@ -142,7 +142,7 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         return _jvp_by_reverse(func, inputs, v, strict)
     in_tuple, xs = _as_tuple(inputs, "inputs", "jvp")
     vs = _vectors(v, xs, "jvp", "input")
-    with dual_level():
+    with dual_level(), enable_grad():
         duals = tuple(make_dual(x.detach().requires_grad_(strict), d) for x, d in zip(xs, vs))
         out_tuple, outs = _call(func, duals, "jvp")
         tangents = tuple(unpack_dual(o).tangent for o in outs)
@@ -253,7 +253,7 @@ def _jacobian_forward(func: Callable, inputs: Any, strict: bool, fn: str) -> Any
         for i in np.ndindex(x.shape):
             d = np.zeros(x.shape, x.dtype)
             d[i] = 1
-            with dual_level():
+            with dual_level(), enable_grad():
                 duals = tuple(make_dual(t.detach().requires_grad_(), d) if n == k else
                               t.detach().requires_grad_() for n, t in enumerate(xs))
                 out_tuple, outs = _call(func, duals, fn)
@@ -319,7 +319,7 @@ def hvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     vs = _vectors(v, xs, "hvp", "input", create_graph)
     if create_graph:
         return _vhp(func, inputs, vs, True, strict, "hvp")  # H is symmetric: vᵀH = (Hv)ᵀ
-    with dual_level():
+    with dual_level(), enable_grad():
         duals = tuple(make_dual(x.detach().requires_grad_(), d) for x, d in zip(xs, vs))
         out = _scalar(_call(func, duals, "hvp")[1], "hvp")
         gs = grad(out, duals, create_graph=True, allow_unused=True) if out.requires_grad \
