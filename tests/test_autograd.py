@@ -97,6 +97,13 @@ def test_gradcheck_and_gradgradcheck_take_a_function_of_several_outputs():
         tl.gradgradcheck(good, (x, y), grad_outputs=Tensor(np.ones(3)))
 
 
+def test_the_checkers_work_under_no_grad():
+    x = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    with tl.no_grad():
+        assert tl.gradcheck(lambda x: x.tanh(), [x])
+        assert tl.gradgradcheck(lambda x: x.tanh(), [x])
+
+
 def test_gradgradcheck_validates_its_arguments():
     x = Tensor(np.ones(3), requires_grad=True)
     with pytest.raises(ValueError, match="eps"):

@@ -13,7 +13,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .tensor import Tensor, no_grad
+from .tensor import Tensor, enable_grad, no_grad
 
 
 class GradcheckError(AssertionError):
@@ -168,8 +168,8 @@ def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: flo
 def _jacobians(fn: Callable, inputs: list[Tensor], eps: float) -> tuple[list, list]:
     """Analytic and numeric Jacobians (out elements x input elements) for inputs requiring grad."""
     saved = [t.grad for t in inputs]
-    with np.errstate(all="ignore"):  # NaN and inf are reported below, not warned about
-        out = fn(*inputs)
+    with np.errstate(all="ignore"), enable_grad():  # NaN and inf are reported below
+        out = fn(*inputs)  # (a graph is recorded even if the caller is under no_grad)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     _require_finite(np.asarray(out.data, np.float64), "fn's output")
@@ -258,7 +258,7 @@ def gradgradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor],
     Errors name "input k" counting the inputs and then u.
     """
     from .autograd import grad  # the engine's reverse sweep as a function
-    from .tensor import cat, enable_grad
+    from .tensor import cat
 
     _check_settings(eps, atol, rtol)
     inputs = _check_inputs(fn, inputs)
