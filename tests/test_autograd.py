@@ -329,6 +329,12 @@ def test_an_optimizer_steps_with_a_gradient_made_by_create_graph():
     np.testing.assert_allclose(w.numpy(), [0.8, 1.6])
 
 
+def test_backward_with_inputs_fills_only_their_grad():
+    x, w = Tensor(np.array([1.0, 2.0]), requires_grad=True), Tensor(np.ones(2), requires_grad=True)
+    (x * w * 3).sum().backward(inputs=[w])
+    assert x.grad is None and np.array_equal(w.grad, [3.0, 6.0])
+
+
 def test_grad_returns_gradients_without_touching_dot_grad():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     h = x * x

@@ -180,3 +180,18 @@ def test_jacobian_and_hessian_with_create_graph_differentiate_again_as_pytorch()
     J = AF.jacobian(lambda x: x.tanh() * x, ours, create_graph=True)
     tJ = TAF.jacobian(lambda x: x.tanh() * x, theirs, create_graph=True)
     close(autograd.grad((J * J).sum(), ours)[0], torch.autograd.grad((tJ * tJ).sum(), theirs)[0])
+
+
+def test_backward_with_inputs_accumulates_into_those_only_as_pytorch():
+    results = []
+    for make in (lambda a: Tensor(a, requires_grad=True),
+                 lambda a: torch.tensor(a, requires_grad=True)):
+        x, w, unused = make(np.array([1.0, 2.0])), make(np.array([3.0, -1.0])), make(np.ones(2))
+        h = x * w
+        y = (h * h).sum()
+        y.backward(inputs=[h, w, unused], retain_graph=True)
+        y.backward(inputs=w)  # h retains its gradient since it was an input: it accumulates
+        assert x.grad is None and unused.grad is None
+        results.append((h.grad, w.grad))
+    for ours, theirs in zip(*results):
+        close(ours, theirs)

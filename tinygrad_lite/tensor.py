@@ -1053,7 +1053,7 @@ class Tensor:
 
     # --- reverse mode ---------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
+                 create_graph: bool = False, inputs: Any = None) -> None:
         """Accumulate dC/dt into t.grad for every leaf t that requires grad (and every tensor
         that called retain_grad()), C being this tensor.
 
@@ -1062,9 +1062,22 @@ class Tensor:
         `create_graph=True` the gradients are Tensors whose own graph is recorded, so they can
         be differentiated again (retain_graph then defaults to True), as in PyTorch. A graph
         whose saved tensors were changed in place since (an optimizer step) is refused.
+        `inputs` (a Tensor or a sequence of them, leaves or not): accumulate into their .grad
+        only, as PyTorch's (a non-leaf among them then retains its gradient).
         """
         if not self._requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no graph")
+        if inputs is not None:
+            from .autograd import grad
+            inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+            for t in inputs:  # a non-leaf input retains its gradient from now on, as PyTorch's
+                if t._node is not None:
+                    t.retain_grad()
+            for t, g in zip(inputs, grad(self, inputs, gradient, retain_graph, create_graph,
+                                         allow_unused=True)):
+                if g is not None and t._node is None:
+                    _kernel(_accumulate_grad, t, g if create_graph else g._data, False)
+            return
         seed = _seed(self, gradient, create_graph, "backward")
         if not create_graph:
             _backprop([self], [seed], bool(retain_graph), False)
