@@ -275,6 +275,11 @@ def test_functional_create_graph_keeps_the_graph_of_outputs_results_and_v():
             np.testing.assert_allclose(gv.numpy(), (3 * x0 ** 2).sum())
     out, jv = AF.jvp(lambda x: x * x, Tensor(x0), v0)
     assert not out.requires_grad and not jv.requires_grad
+    for create_graph in (False, True):  # an integer output's J v is zeros, either way
+        _, (jv, jint) = AF.jvp(lambda x: (x * x, x.argmax()), Tensor(x0), v0,
+                               create_graph=create_graph)
+        np.testing.assert_array_equal(jv.numpy(), 2 * x0 * v0)
+        assert jint.dtype == np.int64 and jint.item() == 0
 
 
 # --- retain_grad, create_graph and autograd.grad ---------------------------------------------

@@ -170,14 +170,15 @@ def _jvp_by_reverse(func: Callable, inputs: Any, v: Any, strict: bool) -> tuple[
     out_tuple, outs = _call(func, xs, "jvp")
     if strict:
         _strict_jvp(outs, xs)
-    us = tuple(Tensor(np.zeros(o.shape, o.dtype), requires_grad=True) for o in outs)
-    used = [(o, u) for o, u in zip(outs, us) if o.requires_grad]
-    gs = grad([o for o, _ in used], xs, [u for _, u in used], create_graph=True,
-              allow_unused=True) if used else ()
+    used = [(o, Tensor(np.zeros(o.shape, o.dtype), requires_grad=True)) for o in outs
+            if o.requires_grad]  # u for each output with a graph (the others: J v = 0)
+    us = [u for _, u in used]
+    gs = grad([o for o, _ in used], xs, us, create_graph=True, allow_unused=True) if used else ()
     pairs = [(g, d) for g, d in zip(gs, vs) if g is not None and g.requires_grad]
-    jv = grad([g for g, _ in pairs], us, [d for _, d in pairs], create_graph=True,
-              allow_unused=True) if pairs else (None,) * len(us)
-    jv = tuple(_plain(None, o) if t is None else t for t, o in zip(jv, outs))
+    jvs = grad([g for g, _ in pairs], us, [d for _, d in pairs], create_graph=True,
+               allow_unused=True) if pairs else (None,) * len(us)
+    found = {id(o): t for (o, _), t in zip(used, jvs)}
+    jv = tuple(_plain(None, o) if found.get(id(o)) is None else found[id(o)] for o in outs)
     return _post(outs, out_tuple), _post(jv, out_tuple)
 
 
