@@ -5,6 +5,10 @@ d(result) = J v for the same direction. `unpack_dual(t)` reads (primal, tangent)
 
 One forward pass gives one directional derivative: the full gradient of a cost of n parameters
 takes n passes this way, against one backward pass in reverse mode.
+
+Tangents are values (arrays), not graphs: reverse mode sees through the primals (forward over
+reverse works, as in hvp) but not through a tangent; for a J v that differentiates again, use
+`functional.jvp(..., create_graph=True)`.
 """
 from __future__ import annotations
 
