@@ -80,6 +80,30 @@ def test_gradgradcheck_fails_on_a_backward_that_is_right_only_to_first_order():
     assert not tl.gradgradcheck(lambda x: Square.apply(x), [x], raise_exception=False)
 
 
+def test_gradcheck_and_gradgradcheck_take_a_function_of_several_outputs():
+    class Square(tl.Function):  # right to first order only, as above
+        forward = staticmethod(lambda x: x * x)
+        backward = staticmethod(lambda g, out, x: (g * 2 * tl.tensor._array(x),))
+
+    x = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    y = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    good = lambda x, y: (x.tanh() * y.sum(), (x ** 3).sum())  # noqa: E731
+    bad = lambda x, y: (x.tanh() * y.sum(), Square.apply(x))  # noqa: E731
+    assert tl.gradcheck(good, (x, y)) and tl.gradgradcheck(good, (x, y))
+    assert tl.gradgradcheck(good, (x, y), grad_outputs=(Tensor(np.ones(3)), Tensor(np.array(2.0))))
+    assert tl.gradcheck(bad, (x, y))
+    assert not tl.gradgradcheck(bad, (x, y), raise_exception=False)
+    with pytest.raises(ValueError, match="one per output"):
+        tl.gradgradcheck(good, (x, y), grad_outputs=Tensor(np.ones(3)))
+
+
+def test_the_checkers_work_under_no_grad():
+    x = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    with tl.no_grad():
+        assert tl.gradcheck(lambda x: x.tanh(), [x])
+        assert tl.gradgradcheck(lambda x: x.tanh(), [x])
+
+
 def test_gradgradcheck_validates_its_arguments():
     x = Tensor(np.ones(3), requires_grad=True)
     with pytest.raises(ValueError, match="eps"):
@@ -184,6 +208,80 @@ def test_hvp_is_hessian_times_v_both_ways():
     np.testing.assert_allclose(hv2.numpy(), H @ v, rtol=1e-12)
 
 
+def test_forward_mode_through_a_product_with_a_bool_mask():
+    """A bool or integer operand (ReLU's mask in its backward, x * (x > 0)) has a zero tangent."""
+    x, v = Tensor(np.array([-1.0, 0.5, 2.0])), np.array([1.0, 2.0, 3.0])
+    _, jv = AF.jvp(lambda x: x * (x > 0) + x * Tensor(np.array([1, 2, 3])), x, v)
+    np.testing.assert_allclose(jv.numpy(), [0 + 1, 2 + 4, 3 + 9])
+    f = lambda x: (x.relu() ** 3).sum()  # noqa: E731
+    _, hv = AF.hvp(f, x, v)
+    np.testing.assert_allclose(hv.numpy(), AF.hessian(f, x).numpy() @ v)
+    np.testing.assert_allclose(hv.numpy(), [0, 6 * 0.5 * 2, 6 * 2 * 3])
+    H = AF.hessian(f, x, outer_jacobian_strategy="forward-mode").numpy()
+    np.testing.assert_allclose(H, np.diag([0, 3.0, 12.0]))
+
+
+def test_strict_refuses_second_derivatives_that_are_zero_by_construction():
+    x, y = Tensor(np.ones(2)), Tensor(np.ones(3))
+    linear = lambda x: (x * 2).sum()  # noqa: E731
+    for fn in (AF.hvp, AF.vhp):
+        with pytest.raises(RuntimeError, match="gradient with respect to input 0"):
+            fn(linear, x, np.ones(2), strict=True)
+        np.testing.assert_array_equal(fn(linear, x, np.ones(2))[1].numpy(), [0, 0])
+    for strategy in ("reverse-mode", "forward-mode"):
+        with pytest.raises(RuntimeError, match="gradient with respect to input 0 does not depend "
+                                               "on input 1"):
+            AF.hessian(lambda x, y: (x ** 2).sum() + (y ** 2).sum(), (x, y), strict=True,
+                       outer_jacobian_strategy=strategy)
+        with pytest.raises(RuntimeError, match="output 1 does not depend on input 0"):
+            AF.jacobian(lambda x, y: (x * y.sum(), y * 2), (x, y), strict=True,
+                        strategy=strategy)
+    assert AF.hessian(lambda x: (x ** 3).sum(), x, strict=True).shape == (2, 2)
+
+
+def test_jvp_strict_names_the_input_the_outputs_ignore():
+    x, y = Tensor(np.ones(2)), Tensor(np.ones(3))
+    for create_graph in (False, True):
+        with pytest.raises(RuntimeError, match="input 1"):
+            AF.jvp(lambda x, y: x * 2, (x, y), (np.ones(2), np.ones(3)), strict=True,
+                   create_graph=create_graph)
+        with pytest.raises(RuntimeError, match="output 0"):
+            AF.jvp(lambda x: x.detach() * 2, x, np.ones(2), strict=True,
+                   create_graph=create_graph)
+    _, jv = AF.jvp(lambda x, y: x * y.sum(), (x, y), (np.ones(2), np.ones(3)), strict=True)
+    np.testing.assert_allclose(jv.numpy(), [6, 6])  # v_x Σy + x Σv_y
+
+
+def test_functional_create_graph_keeps_the_graph_of_outputs_results_and_v():
+    """As PyTorch: with create_graph=True the outputs and the results stay differentiable, in
+    the inputs and in v (jvp then takes J v by reverse mode twice)."""
+    f = lambda x: (x ** 3).sum()  # noqa: E731
+    x0, v0 = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    for fn in (AF.vjp, AF.jvp, AF.hvp, AF.vhp):
+        x, v = Tensor(x0, requires_grad=True), Tensor(v0 if fn in (AF.hvp, AF.vhp) or
+                                                       fn is AF.jvp else 1.0,
+                                                       requires_grad=True)
+        out, res = fn(f, x, v, create_graph=True)
+        assert out.requires_grad and res.requires_grad, fn.__name__
+        gx, gv = autograd.grad(res.sum() + out, (x, v))
+        if fn in (AF.hvp, AF.vhp):  # Σ 6 x v + Σ x³
+            np.testing.assert_allclose(gx.numpy(), 6 * v0 + 3 * x0 ** 2)
+            np.testing.assert_allclose(gv.numpy(), 6 * x0)
+        elif fn is AF.jvp:  # Σ 3 x² v + Σ x³
+            np.testing.assert_allclose(gx.numpy(), 6 * x0 * v0 + 3 * x0 ** 2)
+            np.testing.assert_allclose(gv.numpy(), 3 * x0 ** 2)
+        else:  # Σ 3 x² v + Σ x³, v a scalar
+            np.testing.assert_allclose(gx.numpy(), 6 * x0 + 3 * x0 ** 2)
+            np.testing.assert_allclose(gv.numpy(), (3 * x0 ** 2).sum())
+    out, jv = AF.jvp(lambda x: x * x, Tensor(x0), v0)
+    assert not out.requires_grad and not jv.requires_grad
+    for create_graph in (False, True):  # an integer output's J v is zeros, either way
+        _, (jv, jint) = AF.jvp(lambda x: (x * x, x.argmax()), Tensor(x0), v0,
+                               create_graph=create_graph)
+        np.testing.assert_array_equal(jv.numpy(), 2 * x0 * v0)
+        assert jint.dtype == np.int64 and jint.item() == 0
+
+
 # --- retain_grad, create_graph and autograd.grad ---------------------------------------------
 
 def test_retain_grad_keeps_the_delta_of_an_intermediate_tensor():
@@ -234,6 +332,12 @@ def test_an_optimizer_steps_with_a_gradient_made_by_create_graph():
     tl.optim.SGD([w], lr=0.1).step()
     assert isinstance(w.data, np.ndarray)
     np.testing.assert_allclose(w.numpy(), [0.8, 1.6])
+
+
+def test_backward_with_inputs_fills_only_their_grad():
+    x, w = Tensor(np.array([1.0, 2.0]), requires_grad=True), Tensor(np.ones(2), requires_grad=True)
+    (x * w * 3).sum().backward(inputs=[w])
+    assert x.grad is None and np.array_equal(w.grad, [3.0, 6.0])
 
 
 def test_grad_returns_gradients_without_touching_dot_grad():
@@ -289,6 +393,33 @@ def test_capture_refuses_create_graph():
         tl.capture(step)(Tensor(np.ones(2)))
 
 
+def test_a_captured_step_replays_autograd_grad_vjp_and_jacobian_on_new_data():
+    w = Tensor(np.array([[1.0, -2.0], [0.5, 1.5]]), requires_grad=True)
+    steps = {
+        "grad": lambda x: autograd.grad((x @ w).relu().sum(), w),
+        "vjp": lambda x: AF.vjp(lambda w: (x @ w).tanh().sum(), w)[1],
+        "jacobian": lambda x: AF.jacobian(lambda x: (x @ w).sigmoid(), x),
+    }
+    for name, step in steps.items():
+        captured = tl.capture(step)
+        for x in (np.array([[1.0, 2.0]]), np.array([[-3.0, 0.5]]), np.array([[2.0, -1.0]])):
+            eager, replayed = step(Tensor(x)), captured(Tensor(x))
+            eager = eager[0] if isinstance(eager, tuple) else eager
+            replayed = replayed[0] if isinstance(replayed, tuple) else replayed
+            np.testing.assert_array_equal(replayed.numpy(), eager.numpy(), err_msg=name)
+
+
+def test_capture_refuses_forward_mode_with_a_clear_error():
+    def step(x):
+        with fwAD.dual_level():
+            return fwAD.unpack_dual(fwAD.make_dual(x, np.ones(2)).tanh()).tangent
+
+    with pytest.raises(tl.CaptureError, match="forward mode.*tangents are not recorded"):
+        tl.capture(step)(Tensor(np.ones(2)))
+    with pytest.raises(tl.CaptureError, match="forward mode"):
+        tl.capture(lambda x: AF.hvp(lambda x: (x ** 3).sum(), x, x))(Tensor(np.ones(2)))
+
+
 # --- forward_ad and functional: PyTorch's conventions and errors ----------------------------
 
 def test_dual_tensors_carry_tangents_through_ops():
@@ -299,6 +430,17 @@ def test_dual_tensors_carry_tangents_through_ops():
         np.testing.assert_allclose(tangent.numpy(), [2 * 0.5 * np.exp(0.25), 0])
         assert fwAD.unpack_dual(Tensor(np.ones(2))).tangent is None
     assert fwAD.unpack_dual(y).tangent is None  # the level is over
+
+
+def test_unpack_dual_gives_a_primal_without_the_tangent_still_connected_for_reverse_mode():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with fwAD.dual_level():
+        x = fwAD.make_dual(w, np.array([1.0, 1.0]))
+        primal, tangent = fwAD.unpack_dual(x * x)
+        assert fwAD.unpack_dual(primal * 3).tangent is None  # as PyTorch's: a plain view
+        np.testing.assert_array_equal(tangent.numpy(), [2, 4])
+        (g,) = autograd.grad(primal.sum(), w)
+    np.testing.assert_array_equal(g.numpy(), [2, 4])
 
 
 def test_forward_ad_errors_name_the_problem():
@@ -336,6 +478,26 @@ def test_functional_returns_tensors_for_tensors_and_tuples_for_tuples():
     assert not AF.jacobian(f1, x).requires_grad
 
 
+def test_functional_gives_the_same_results_under_no_grad():
+    f = lambda x: (x.tanh() * x * x).sum()  # noqa: E731
+    x, v = Tensor(np.array([0.5, -1.0, 2.0])), np.array([1.0, 2.0, -1.0])
+    expected = [AF.hvp(f, x, v)[1], AF.hessian(f, x, outer_jacobian_strategy="forward-mode"),
+                AF.jacobian(lambda x: x.tanh() * x, x, strategy="forward-mode")]
+    assert np.abs(expected[0].numpy()).min() > 0.1
+    with tl.no_grad():
+        got = [AF.hvp(f, x, v)[1], AF.hessian(f, x, outer_jacobian_strategy="forward-mode"),
+               AF.jacobian(lambda x: x.tanh() * x, x, strategy="forward-mode")]
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_reverse_mode_jacobian_blocks_have_the_input_dtype_as_pytorch():
+    x = Tensor(np.arange(3.0))
+    J = AF.jacobian(lambda x: (x.float() * 2, x.argmax()), x)
+    assert [j.dtype for j in J] == [np.float64, np.float64]
+    np.testing.assert_array_equal(J[1].numpy(), np.zeros((3,)))
+
+
 def test_functional_gives_zeros_or_an_error_for_unused_inputs():
     x, y = Tensor(np.ones(2)), Tensor(np.ones(3))
     J = AF.jacobian(lambda x, y: x * 2, (x, y))
@@ -361,7 +523,7 @@ def test_functional_checks_its_arguments():
     with pytest.raises(TypeError, match="float"):
         AF.jacobian(lambda x: x, Tensor(np.ones(3, np.int64)))
     with pytest.raises(NotImplementedError, match="create_graph"):
-        AF.jvp(lambda x: x, x, np.ones(3), create_graph=True)
+        AF.jacobian(lambda x: x, x, create_graph=True, strategy="forward-mode")
 
 
 # --- the engine's internal ops (those behind backward rules) and the rule of three rules ------

@@ -125,6 +125,48 @@ def test_retain_grad_equals_pytorch():
         close(ours, theirs)
 
 
+def test_functional_create_graph_and_its_gradients_equal_pytorch():
+    """jvp, vjp, hvp, vhp with create_graph=True on a relu/softmax network: values, then the
+    gradient of their squared results in the inputs and in v."""
+    rng = np.random.default_rng(9)
+    x, w, v = rng.standard_normal((3, 4)), rng.standard_normal((5, 4)), rng.standard_normal((3, 4))
+
+    def f(L):
+        return lambda x: (L.F.linear(x, L.const(w)).relu() ** 2).softmax(dim=1)[:, 0].sum()
+
+    for name in ("jvp", "vjp", "hvp", "vhp"):
+        results = []
+        for L, A, make, grad in ((Ours, AF, Tensor, autograd.grad),
+                                 (Torch, TAF, torch.tensor, torch.autograd.grad)):
+            xs = make(x, requires_grad=True)
+            vs = make(np.array(1.0) if name == "vjp" else v, requires_grad=True)
+            out, res = getattr(A, name)(f(L), xs, vs, create_graph=True)
+            assert out.requires_grad and res.requires_grad
+            results.append((out, res) + tuple(grad((res * res).sum() + out, (xs, vs))))
+        for a, b in zip(*results):
+            close(a, b)
+
+
+def test_retain_grad_is_filled_by_autograd_grad_too_as_pytorch():
+    results = []
+    for L, make, grad in ((Ours, lambda a: Tensor(a, requires_grad=True), autograd.grad),
+                          (Torch, lambda a: torch.tensor(a, requires_grad=True),
+                           torch.autograd.grad)):
+        x = make(np.array([1.0, -2.0, 0.5]))
+        h = x * 2
+        h.retain_grad()
+        k = h.tanh()
+        k.retain_grad()
+        y = (k * k).sum()
+        grad(y, h, retain_graph=True)
+        first = (h.grad.copy() if isinstance(h.grad, np.ndarray) else h.grad.clone(),)
+        grad(y, x, retain_graph=True)
+        y.backward()
+        results.append(first + (h.grad, k.grad, x.grad))
+    for ours, theirs in zip(*results):
+        close(ours, theirs)
+
+
 def test_jacobian_and_hessian_with_create_graph_differentiate_again_as_pytorch():
     x = np.array([0.3, -0.7, 1.1])
     f = lambda L: (lambda x: (x.sigmoid() * x * x).sum())  # noqa: E731
@@ -138,3 +180,18 @@ def test_jacobian_and_hessian_with_create_graph_differentiate_again_as_pytorch()
     J = AF.jacobian(lambda x: x.tanh() * x, ours, create_graph=True)
     tJ = TAF.jacobian(lambda x: x.tanh() * x, theirs, create_graph=True)
     close(autograd.grad((J * J).sum(), ours)[0], torch.autograd.grad((tJ * tJ).sum(), theirs)[0])
+
+
+def test_backward_with_inputs_accumulates_into_those_only_as_pytorch():
+    results = []
+    for make in (lambda a: Tensor(a, requires_grad=True),
+                 lambda a: torch.tensor(a, requires_grad=True)):
+        x, w, unused = make(np.array([1.0, 2.0])), make(np.array([3.0, -1.0])), make(np.ones(2))
+        h = x * w
+        y = (h * h).sum()
+        y.backward(inputs=[h, w, unused], retain_graph=True)
+        y.backward(inputs=w)  # h retains its gradient since it was an input: it accumulates
+        assert x.grad is None and unused.grad is None
+        results.append((h.grad, w.grad))
+    for ours, theirs in zip(*results):
+        close(ours, theirs)

@@ -28,7 +28,10 @@ What could make a replay differ from the eager step is refused with CaptureError
   computed at replay;
 - a Tensor built from an array made outside the engine's ops (pass such arrays as inputs), and
   indexing with a boolean mask computed in the step (the result's shape depends on the data);
-- an input Tensor that requires grad (a replay would not give it a gradient).
+- an input Tensor that requires grad (a replay would not give it a gradient);
+- create_graph=True and forward mode (dual_level, jvp, hvp): their rules compute masks and
+  tangents outside the recorded kernels. First-order autograd.grad, vjp and the reverse-mode
+  jacobian are recorded like backward().
 
 What remains the caller's to keep constant between replays: Python values the step reads from
 outside (a global, a closure variable, a layer assigned anew, a learning rate schedule written as
@@ -92,6 +95,9 @@ class Recorder:
         raise CaptureError(f"{what} reads a tensor's values while a step is being captured: the "
                            "step could depend on the data, so it cannot be replayed; run it "
                            "eagerly")
+
+    def unsupported(self, what: str, why: str) -> None:
+        raise CaptureError(f"{what} cannot be captured: {why}; run this step eagerly")
 
     def new_array(self, data: np.ndarray, arr: np.ndarray, dtype: Any) -> None:
         """A Tensor is being built from `data`, cast to `arr`."""

@@ -13,7 +13,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .tensor import Tensor, no_grad
+from .tensor import Tensor, enable_grad, no_grad
 
 
 class GradcheckError(AssertionError):
@@ -65,6 +65,18 @@ def _check_inputs(fn: Callable, inputs: Sequence[Tensor] | Tensor) -> list[Tenso
     if not any(t.requires_grad for t in inputs):
         raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
     return inputs
+
+
+def _joined(fn: Callable) -> Callable:
+    """fn, with a tuple of output Tensors joined into one flat Tensor (as PyTorch's checkers,
+    these take functions of several outputs; checking the joined output checks each)."""
+    def joined(*inputs: Tensor) -> Tensor:
+        out = fn(*inputs)
+        if isinstance(out, (tuple, list)) and out and all(isinstance(o, Tensor) for o in out):
+            from .tensor import cat
+            return cat([o.reshape(-1) for o in out])
+        return out
+    return joined
 
 
 def _where(pos: int, index: tuple) -> str:
@@ -156,8 +168,8 @@ def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: flo
 def _jacobians(fn: Callable, inputs: list[Tensor], eps: float) -> tuple[list, list]:
     """Analytic and numeric Jacobians (out elements x input elements) for inputs requiring grad."""
     saved = [t.grad for t in inputs]
-    with np.errstate(all="ignore"):  # NaN and inf are reported below, not warned about
-        out = fn(*inputs)
+    with np.errstate(all="ignore"), enable_grad():  # NaN and inf are reported below
+        out = fn(*inputs)  # (a graph is recorded even if the caller is under no_grad)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     _require_finite(np.asarray(out.data, np.float64), "fn's output")
@@ -200,7 +212,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
 
         |analytic - numeric| <= atol + rtol |numeric|   for the full Jacobian of fn.
 
-    `inputs` is a list of Tensors (or one Tensor). Inputs that require grad must be float64;
+    `inputs` is a list of Tensors (or one Tensor); fn returns a Tensor or a tuple of them
+    (checked as one, joined). Inputs that require grad must be float64;
     eps must be finite and positive, atol and rtol
     finite and non-negative (else ValueError). On a mismatch, or a NaN or infinity in the output
     or either gradient, raises GradcheckError naming the input, the element and the values, or
@@ -208,6 +221,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
     """
     _check_settings(eps, atol, rtol)
     inputs = _check_inputs(fn, inputs)
+    fn = _joined(fn)
     try:
         analytic, numeric = _jacobians(fn, inputs, eps)
     except GradcheckError:
@@ -239,26 +253,36 @@ def gradgradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor],
 
     As PyTorch's: the checked function is (inputs, u) -> uᵀ d fn / d inputs (its values for the
     inputs that require grad, flattened and joined), so both its inputs and u get checked; u is
-    `grad_outputs` (one float64 tensor of fn's output shape), or random normal from `seed`.
+    `grad_outputs` (float64 tensors of fn's output shapes, one per output if fn returns a
+    tuple), or random normal from `seed`.
     Errors name "input k" counting the inputs and then u.
     """
     from .autograd import grad  # the engine's reverse sweep as a function
-    from .tensor import cat, enable_grad
+    from .tensor import cat
 
     _check_settings(eps, atol, rtol)
     inputs = _check_inputs(fn, inputs)
     with enable_grad():
         out = fn(*inputs)
-    if not isinstance(out, Tensor):
-        raise TypeError(f"gradgradcheck: fn must return a Tensor, got {type(out).__name__}")
+    several = isinstance(out, (tuple, list))
+    outs = tuple(out) if several else (out,)
+    if not outs or not all(isinstance(o, Tensor) for o in outs):
+        raise TypeError(f"gradgradcheck: fn must return a Tensor or a tuple of Tensors, got "
+                        f"{type(out).__name__}")
     if grad_outputs is None:
-        u = Tensor(np.random.default_rng(seed).standard_normal(out.shape), requires_grad=True)
+        u = Tensor(np.random.default_rng(seed).standard_normal(sum(o.numel() for o in outs)),
+                   requires_grad=True)
     else:
-        u = grad_outputs if isinstance(grad_outputs, Tensor) else list(grad_outputs)[0]
-        if not isinstance(u, Tensor) or u.shape != out.shape or u.dtype != np.float64:
-            raise ValueError(f"gradgradcheck: grad_outputs must be one float64 Tensor of fn's "
-                             f"output shape {out.shape}")
-        u = u.detach().requires_grad_()
+        us = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+        if len(us) != len(outs) or not all(
+                isinstance(v, Tensor) and v.shape == o.shape and v.dtype == np.float64
+                for v, o in zip(us, outs)):
+            raise ValueError(f"gradgradcheck: grad_outputs must be float64 Tensors of fn's "
+                             f"output shape(s) {[o.shape for o in outs]}, one per output")
+        u = Tensor(np.concatenate([v._data.reshape(-1) for v in us]), requires_grad=True)
+    if not several:
+        u = u.reshape(out.shape).detach().requires_grad_()
+    fn = _joined(fn)
     wrt = [t for t in inputs if t.requires_grad]
 
     def first_derivatives(*args: Tensor) -> Tensor:

@@ -121,8 +121,8 @@ class Function:
     gradient computation as a graph of its own, so it can be differentiated again). It uses
     operators, methods both kinds have, and other ops through `Op.run`, never np.* directly on
     g; masks that depend on values only (ReLU's x > 0) come from `_array`, as constants.
-    `tangents` holds one array per input: the input's tangent (zeros if it has none), None for
-    integer and bool inputs.
+    `tangents` holds one array per input: the input's tangent, zeros (of the result's dtype)
+    for an input without one, integer and bool inputs (masks, indices) included.
 
     An op whose backward takes a `needs` argument is told which inputs need a gradient (a tuple
     of bools, one per input), so it can skip the others. An op with a non-float result (argmax)
@@ -194,8 +194,8 @@ def _push_tangent(op: type, tensors: tuple, arrays: list, params: dict, result: 
         return
     if op.jvp is None:
         raise NotImplementedError(f"forward mode: {op.__name__} has no tangent rule (jvp)")
-    tangents = tuple(d if d is not None else np.zeros_like(a) if a.dtype.kind == "f" else None
-                     for d, a in zip(given, arrays))
+    tangents = tuple(d if d is not None else np.zeros_like(a, result.dtype) for d, a in
+                     zip(given, arrays))  # a constant's tangent is zeros, a bool mask's too
     params = {k: v for k, v in params.items() if k != "needs"}
     tangent = np.asarray(op.jvp(tangents, result._data, *arrays, **params))
     if tangent.shape != result.shape:
@@ -579,9 +579,12 @@ def _backprop(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
     reverse topological order. Gradients are arrays, or Tensors if `create_graph` (the sweep is
     then recorded as ops: its results can be differentiated again). Leaves that require grad,
     and tensors that retain_grad(), accumulate theirs into .grad; if `wanted` is given
-    (autograd.grad), the gradients of its keys are put there instead and no .grad changes."""
-    if create_graph:
-        _guard("backward(create_graph=True)")
+    (autograd.grad), the gradients of its keys are put there instead and only tensors that
+    retain_grad() get theirs (as in PyTorch)."""
+    if create_graph and _recorder is not None:
+        _recorder.unsupported("create_graph=True (backward or autograd.grad)", "the gradient's "
+                              "own graph uses masks of values (ReLU's x > 0), which a replay "
+                              "would not recompute")
     if len(roots) == 1:
         grads = {roots[0]: seeds[0]}  # tensor -> dC/d(tensor) summed over its uses so far
         first = roots[0]._n
@@ -601,6 +604,8 @@ def _backprop(roots: list, seeds: list, retain_graph: bool, create_graph: bool,
             continue
         node = t._node
         if wanted is not None:
+            if _retaining and getattr(t, "_retains", False):
+                _kernel(_accumulate_grad, t, g, not create_graph)
             if t in wanted:
                 wanted[t] = g
                 if t._n == last:
@@ -1048,7 +1053,7 @@ class Tensor:
 
     # --- reverse mode ---------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
+                 create_graph: bool = False, inputs: Any = None) -> None:
         """Accumulate dC/dt into t.grad for every leaf t that requires grad (and every tensor
         that called retain_grad()), C being this tensor.
 
@@ -1057,9 +1062,22 @@ class Tensor:
         `create_graph=True` the gradients are Tensors whose own graph is recorded, so they can
         be differentiated again (retain_graph then defaults to True), as in PyTorch. A graph
         whose saved tensors were changed in place since (an optimizer step) is refused.
+        `inputs` (a Tensor or a sequence of them, leaves or not): accumulate into their .grad
+        only, as PyTorch's (a non-leaf among them then retains its gradient).
         """
         if not self._requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no graph")
+        if inputs is not None:
+            from .autograd import grad
+            inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+            for t in inputs:  # a non-leaf input retains its gradient from now on, as PyTorch's
+                if t._node is not None:
+                    t.retain_grad()
+            for t, g in zip(inputs, grad(self, inputs, gradient, retain_graph, create_graph,
+                                         allow_unused=True)):
+                if g is not None and t._node is None:
+                    _kernel(_accumulate_grad, t, g if create_graph else g._data, False)
+            return
         seed = _seed(self, gradient, create_graph, "backward")
         if not create_graph:
             _backprop([self], [seed], bool(retain_graph), False)

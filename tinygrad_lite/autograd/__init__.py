@@ -39,7 +39,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
          create_graph: bool = False, allow_unused: bool | None = None,
          materialize_grads: bool = False) -> tuple[Tensor, ...]:
     """Σ_k grad_outputs[k]ᵀ d outputs[k] / d inputs[i] for each input: a tuple of Tensors of the
-    inputs' shapes, as torch.autograd.grad. No tensor's .grad changes.
+    inputs' shapes, as torch.autograd.grad. No leaf's .grad changes (a tensor that called
+    retain_grad() accumulates its own, as in PyTorch).
 
     grad_outputs: one per output (None for a one-element output: ones); inputs may be results
     of ops too. With create_graph=True the gradients carry a graph, so they can be
@@ -78,8 +79,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             else:
                 result.append(None)
                 continue
-        if not isinstance(g, Tensor):
-            g = Tensor._make(np.array(g), None)  # a copy: the sweep's arrays may be shared
+        if not isinstance(g, Tensor):  # a copy (the sweep's arrays may be shared), as a kernel
+            g = Tensor._make(engine._kernel(np.array, g), None)  # that capture records
         result.append(g)
     return tuple(result)
 

@@ -5,6 +5,10 @@ d(result) = J v for the same direction. `unpack_dual(t)` reads (primal, tangent)
 
 One forward pass gives one directional derivative: the full gradient of a cost of n parameters
 takes n passes this way, against one backward pass in reverse mode.
+
+Tangents are values (arrays), not graphs: reverse mode sees through the primals (forward over
+reverse works, as in hvp) but not through a tangent; for a J v that differentiates again, use
+`functional.jvp(..., create_graph=True)`.
 """
 from __future__ import annotations
 
@@ -24,6 +28,9 @@ class dual_level:
     def __enter__(self) -> "dual_level":
         if engine._tangents is not None:
             raise RuntimeError("dual_level: forward mode is already on (levels do not nest)")
+        if engine._recorder is not None:
+            engine._recorder.unsupported("forward mode (dual_level, jvp, hvp)", "tangents are "
+                                         "not recorded, so a replay would not recompute them")
         engine._tangents = {}
         return self
 
@@ -57,7 +64,13 @@ class UnpackedDualTensor(NamedTuple):
 
 
 def unpack_dual(tensor: Tensor) -> UnpackedDualTensor:
-    """(primal, tangent) of a tensor inside dual_level; tangent None if it carries none."""
+    """(primal, tangent) of a tensor inside dual_level; tangent None if it carries none. The
+    primal is the tensor's values without the tangent (still connected for reverse mode)."""
     tangents = engine._tangents or {}
     v = tangents.get(tensor)
-    return UnpackedDualTensor(tensor, None if v is None else Tensor._make(v, None))
+    if v is None:
+        return UnpackedDualTensor(tensor, None)
+    primal = Reshape.apply(tensor, shape=tensor.shape) if tensor.requires_grad else \
+        Tensor._make(tensor._data, None)
+    tangents.pop(primal, None)
+    return UnpackedDualTensor(primal, Tensor._make(v, None))
