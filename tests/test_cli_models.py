@@ -78,11 +78,15 @@ def test_an_ensemble_of_one_network_scores_as_the_network(capsys, data):
     assert "ensemble of 2 (averaged outputs)" in out
 
 
-def test_ensemble_members_must_share_an_architecture(capsys, data):
+def test_ensemble_members_must_give_outputs_of_one_kind(capsys, data):
     save_checkpoint(build("conv-pool", seed=0), "conv.npz", cost="log-likelihood")
+    save_checkpoint(build("conv-relu", seed=1), "relu.npz", cost="log-likelihood")
     DigitNet(seed=0).save_checkpoint("mlp.npz", cost="quadratic")
+    code, out, _ = run(capsys, "evaluate", "conv.npz", "relu.npz", "--data-dir", data)
+    assert code == 0 and "ensemble of 2 (averaged outputs)" in out  # two architectures
     one_line_error(capsys, "evaluate", "conv.npz", "mlp.npz", "--data-dir", data,
-                   match="mlp.npz .*784-30-10.* and conv.npz .* differ")
+                   match="mlp.npz .*784-30-10.* and conv.npz .* differ: the first gives "
+                         "sigmoid outputs, the second softmax probabilities")
     one_line_error(capsys, "evaluate", "conv.npz", "gone.npz", "--data-dir", data,
                    match="gone.npz")
     one_line_error(capsys, "explain", "--checkpoint", "conv.npz", "--data-dir", data,

@@ -456,11 +456,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for path, model, meta in members:
         if hasattr(model, "sizes"):
             _digit_net(model.sizes, path)
-        if (_arch(meta), meta.get("cost")) != (_arch(first_meta), first_meta.get("cost")):
+        if _output_kind(meta) != _output_kind(first_meta):
             raise CommandError(f"{path} ({describe(model)}, {meta.get('cost')} cost) and "
                                f"{first_path} ({describe(first)}, {first_meta.get('cost')} "
-                               "cost) differ: an ensemble averages networks of one "
-                               "architecture and cost")
+                               f"cost) differ: the first gives {_output_kind(meta)}, the "
+                               f"second {_output_kind(first_meta)}; an ensemble averages "
+                               "outputs of one kind")
     data = _load_data(args, [784])
     labels = data.test_labels
     outs = []
@@ -479,10 +480,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _arch(meta: dict) -> Any:
-    """The architecture a checkpoint records, without dropout (off when evaluating)."""
-    arch = meta.get("architecture") or {"class": "DigitNet", "args": {"sizes": meta.get("sizes")}}
-    return arch["class"], {k: v for k, v in arch["args"].items() if k != "dropout"}
+def _output_kind(meta: dict) -> str:
+    """What a checkpoint's network outputs, as an ensemble averages it: class probabilities
+    (softmax of the logits of a log-likelihood network) or sigmoid outputs."""
+    return ("softmax probabilities" if meta.get("cost") == "log-likelihood" else
+            "sigmoid outputs")
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
