@@ -11,26 +11,10 @@ import time
 import numpy as np
 import pytest
 
-from helpers import idx_bytes, write_fake_mnist
+from helpers import data, idx_bytes, in_tmp_folder, run, write_fake_mnist  # noqa: F401 (fixtures)
 from tinygrad_lite.cli import main
 from tinygrad_lite.models import DigitNet
 from tinygrad_lite.viz import RenderError, render
-
-
-@pytest.fixture(autouse=True)
-def in_tmp_folder(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-
-
-@pytest.fixture
-def data(tmp_path):
-    return str(write_fake_mnist(tmp_path / "mnist"))
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(err: str) -> str:

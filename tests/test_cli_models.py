@@ -6,26 +6,10 @@ import re
 import numpy as np
 import pytest
 
-from helpers import write_fake_mnist
+from helpers import data, in_tmp_folder, run  # noqa: F401 (fixtures)
 from tinygrad_lite.cli import Progress, main
 from tinygrad_lite.models import DigitNet
 from tinygrad_lite.models.zoo import MODELS, build, load_checkpoint, save_checkpoint
-
-
-@pytest.fixture(autouse=True)
-def in_tmp_folder(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-
-
-@pytest.fixture
-def data(tmp_path):
-    return str(write_fake_mnist(tmp_path / "mnist"))
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line_error(capsys, *argv, match, status=1):
