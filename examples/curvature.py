@@ -101,12 +101,11 @@ print("A step of size η multiplies the error along the top eigenvector by (1 - 
       "weights, measured on a sample of images, not an exact threshold for noisy mini-batch SGD.")
 
 if args.plot:
+    from tinygrad_lite.plot import pyplot
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        sys.exit("--plot needs matplotlib: pip install 'tinygrad_lite[plot]'")
+        plt = pyplot()
+    except ImportError as e:
+        sys.exit(f"--plot: {e}")
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.plot([s for s, _ in lams], [lam for _, lam in lams], "o-")
     left.set_xlabel("training images seen (η = 3)")

@@ -69,12 +69,11 @@ print("\nbest eps:  " + ",  ".join(f"{k} {epsilons[int(np.argmin(v))]:.0e} "
                                    f"(error {min(v):.1e})" for k, v in table.items()))
 
 if args.plot:
+    from tinygrad_lite.plot import pyplot
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        sys.exit("--plot needs matplotlib: pip install 'tinygrad_lite[plot]'")
+        plt = pyplot()
+    except ImportError as e:
+        sys.exit(f"--plot: {e}")
     fig, ax = plt.subplots(figsize=(7, 5))
     for (k, v), style in zip(table.items(), ["o-", "s--", "o-", "s--"]):
         ax.loglog(epsilons, np.maximum(v, 1e-17), style, label=k)

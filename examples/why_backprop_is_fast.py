@@ -140,12 +140,11 @@ print(f"Forward mode and differences make one pass per parameter ({counts[-1]} f
       f"{fw[0] / rv[0]:.0f}x to {fw[-1] / rv[-1]:.0f}x.")
 
 if args.plot:
+    from tinygrad_lite.plot import pyplot
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        sys.exit("--plot needs matplotlib: pip install 'tinygrad_lite[plot]'")
+        plt = pyplot()
+    except ImportError as e:
+        sys.exit(f"--plot: {e}")
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for t, label, marker in ((fd, "finite differences (2 passes per parameter)", "s"),
                              (fw, "forward mode (1 JVP per parameter)", "o"),

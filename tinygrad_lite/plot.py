@@ -20,14 +20,19 @@ FORMATS = (".png", ".svg", ".pdf")
 def available() -> bool:
     """Whether matplotlib can be imported."""
     try:
-        _pyplot()
+        pyplot()
     except ImportError:
         return False
     return True
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def pyplot() -> Any:
+    """matplotlib.pyplot drawing to files only (the Agg backend); ImportError naming the extra
+    to install if matplotlib is missing."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("pictures need matplotlib: pip install 'tinygrad_lite[plot]'") from None
     matplotlib.use("Agg")  # files only, no window
     import matplotlib.pyplot
     return matplotlib.pyplot
@@ -45,7 +50,7 @@ def _save(fig: Any, path: str) -> None:
     """Write the figure atomically (never half a file, never over a special file)."""
     buf = io.BytesIO()
     fig.savefig(buf, dpi=100, format=os.path.splitext(path)[1][1:].lower())
-    _pyplot().close(fig)
+    pyplot().close(fig)
     write_file(path, lambda f: f.write(buf.getvalue()), replace=True, error=ValueError)
 
 
@@ -53,7 +58,7 @@ def learning_curves(history: list[dict], path: str) -> None:
     """Test accuracy and mean training cost per epoch."""
     epochs = [r["epoch"] for r in history]
     from matplotlib.ticker import MaxNLocator
-    fig, (ax1, ax2) = _pyplot().subplots(1, 2, figsize=(10, 4))
+    fig, (ax1, ax2) = pyplot().subplots(1, 2, figsize=(10, 4))
     ax1.plot(epochs, [100 * r.get("accuracy", np.nan) for r in history], marker="o")
     ax1.set(xlabel="epoch", ylabel="test accuracy (%)", title="Accuracy")
     ax2.plot(epochs, [r["cost"] for r in history], marker="o", color="tab:red")
@@ -72,7 +77,7 @@ def misclassified(model: Module, images: np.ndarray, labels: np.ndarray, path: s
     wrong = np.flatnonzero(pred != labels)[:count]
     cols = 6
     rows = max(1, -(-len(wrong) // cols))
-    fig, axes = _pyplot().subplots(rows, cols, figsize=(cols * 1.4, rows * 1.6))
+    fig, axes = pyplot().subplots(rows, cols, figsize=(cols * 1.4, rows * 1.6))
     for ax in np.ravel(axes):
         ax.axis("off")
     for ax, i in zip(np.ravel(axes), wrong):
@@ -91,7 +96,7 @@ def hidden_weights(weight: np.ndarray, path: str, count: int = 30) -> None:
     side = int(round(np.sqrt(w.shape[1])))
     cols = 10
     rows = max(1, -(-len(w) // cols))
-    fig, axes = _pyplot().subplots(rows, cols, figsize=(cols * 1.2, rows * 1.3))
+    fig, axes = pyplot().subplots(rows, cols, figsize=(cols * 1.2, rows * 1.3))
     for ax in np.ravel(axes):
         ax.axis("off")
     for j, (ax, row) in enumerate(zip(np.ravel(axes), w)):
