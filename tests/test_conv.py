@@ -61,7 +61,7 @@ def test_pools_gradcheck(case, kind):
 
 
 def test_gradcheck_would_catch_a_wrong_conv_gradient(monkeypatch):
-    from tinygrad_lite import conv
+    from tinygrad_lite.ops import conv
     right = conv.Conv2d.backward
     monkeypatch.setattr(conv.Conv2d, "backward", staticmethod(
         lambda *a, **k: tuple(g * 1.01 for g in right(*a, **k))))

@@ -159,7 +159,7 @@ def test_projection_check_passes_gradients_below_the_differences_precision():
 
 def test_projection_check_flags_a_small_planted_error_in_a_large_network(monkeypatch):
     from tinygrad_lite.models import explain
-    from tinygrad_lite import tensor
+    from tinygrad_lite import ops as tensor
     model, X, Y = _digits(1000)
     tol = explain.TOLERANCES["float64"][1]
     checks = explain.check_gradients(model, X, Y, mode="projection", directions=2)

@@ -1,8 +1,10 @@
 """tinygrad_lite: a small reverse-mode autodiff library on numpy, for learning how nets learn."""
-from .tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
-from .tensor import (arange, cat, eye, full, full_like, manual_seed, maximum, minimum, ones,
-                     ones_like, rand, rand_like, randn, randn_like, stack, where, zeros,
-                     zeros_like)
+from .tensor import Function, Tensor, enable_grad, from_numpy, is_grad_enabled, no_grad
+from . import ops
+from .ops.elementwise import maximum, minimum, where
+from .ops.movement import cat, stack
+from .creation import (arange, eye, full, full_like, manual_seed, ones, ones_like, rand,
+                       rand_like, randn, randn_like, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from . import autograd, functional, nn, optim
 from .serialization import CheckpointError, load, save
@@ -10,7 +12,8 @@ from .capture import CaptureError, capture
 
 __version__ = "0.1.0"
 __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
-           "gradgradcheck", "numerical_grad", "autograd", "GradcheckError", "functional", "nn", "optim", "save", "load",
+           "gradgradcheck", "numerical_grad", "autograd", "GradcheckError", "functional", "nn",
+           "optim", "ops", "save", "load", "from_numpy",
            "CheckpointError", "capture", "CaptureError", "__version__",
            "manual_seed", "cat", "stack", "where", "maximum", "minimum",
            "flatten", "squeeze", "unsqueeze", "zeros", "ones", "full", "rand", "randn", "arange",

@@ -11,12 +11,11 @@ building, no topological sort and no Tensor objects; `step.source` shows it. Rep
 very same numpy functions in the very same order, so parameters come out bit-identical to the
 eager loop.
 
-The recorder sees what the engine runs at two points: `Function.apply` (each op's forward) and
-`backward()` (each op's backward), with `tensor._kernel` for every other kernel (a gradient sum,
-a leaf's store, an optimizer's step, zero_grad, a value check such as cross_entropy's label
-range, which thus runs again at every replay and raises the same error as eagerly).
-`tensor._guard` refuses each way from values to Python, and a Tensor built from an array is
-checked where it is made.
+The recorder is an `observer.Observer`: the engine tells it of every kernel it runs (each op's
+forward and backward, a gradient sum, a leaf's store, an optimizer's step, zero_grad, a value
+check such as cross_entropy's label range, which thus runs again at every replay and raises the
+same error as eagerly), of each way from values to Python (refused), and of each Tensor built
+from an array (checked where it is made).
 
 What could make a replay differ from the eager step is refused with CaptureError:
 - a batch of another shape or dtype than the captured one (run that batch eagerly), or inputs
@@ -39,8 +38,7 @@ a Python number in the step) are frozen at capture, while an optimizer's own set
 read afresh by each replay of its step; objects the step makes (an optimizer, a layer, a Tensor
 from a Python list) are made once, at capture, and reused; arrays from outside are read live, so
 changing them in place is seen, replacing them is not. A random array drawn in the step is
-refused (an array made outside the ops); a random Python number is frozen. `Tensor._data` and `._grad` are the engine's own slots
-and are not guarded. Replay assumes parameters are changed in place (as the optimizers and
+refused (an array made outside the ops); a random Python number is frozen. Replay assumes parameters are changed in place (as the optimizers and
 load_state_dict do).
 """
 from __future__ import annotations
@@ -49,33 +47,30 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import tensor as engine
-from .tensor import Tensor
+from .observer import Observer, observe
+from .tensor import Tensor, data_of, from_numpy, next_number
 
 
 class CaptureError(RuntimeError):
     """A step cannot be captured, or a replay was asked for inputs it was not captured for."""
 
 
-class Recorder:
-    """Collects (function, args, params, result) for every kernel run during capture.
-
-    The engine calls `record` from `Function.apply`, `backward()` and `tensor._kernel`, `refuse`
-    from `tensor._guard`, and `new_array` when a Tensor is built from an array.
-    """
+class Recorder(Observer):
+    """Collects (function, args, params, result) for every kernel run during capture, and
+    refuses what a replay could not repeat (see observer.Observer for when each is called)."""
 
     def __init__(self, inputs: list[np.ndarray]) -> None:
         self.calls: list[tuple] = []
         self.inputs = inputs
         self.input_ids = {id(a): i for i, a in enumerate(inputs)}
         self.produced = set(self.input_ids)
-        self.first = engine._next_number()  # tensors numbered below existed before capture
+        self.first = next_number()  # tensors numbered below existed before capture
 
-    def record(self, fn: Callable, args: Any, params: dict, out: Any,
+    def kernel(self, fn: Callable, args: Any, params: dict, out: Any,
                tensors: tuple = ()) -> None:
         for t in tensors:  # a tensor from outside the step (a parameter) holding an input array
-            i = self.input_ids.get(id(t._data))
-            if i is not None and t._n < self.first:
+            i = self.input_ids.get(id(data_of(t)))
+            if i is not None and t.number < self.first:
                 raise CaptureError(
                     f"input {i} of shape {t.shape} is the array of a tensor made outside the "
                     "step (a parameter?); a replay would read the new input in its place; pass "
@@ -91,7 +86,7 @@ class Recorder:
         for o in (out if isinstance(out, tuple) else (out,)):
             self.produced.add(id(o))
 
-    def refuse(self, what: str) -> None:
+    def to_python(self, what: str) -> None:
         raise CaptureError(f"{what} reads a tensor's values while a step is being captured: the "
                            "step could depend on the data, so it cannot be replayed; run it "
                            "eagerly")
@@ -99,7 +94,7 @@ class Recorder:
     def unsupported(self, what: str, why: str) -> None:
         raise CaptureError(f"{what} cannot be captured: {why}; run this step eagerly")
 
-    def new_array(self, data: np.ndarray, arr: np.ndarray, dtype: Any) -> None:
+    def new_array(self, data: np.ndarray, arr: np.ndarray) -> None:
         """A Tensor is being built from `data`, cast to `arr`."""
         if id(data) not in self.produced:
             raise CaptureError(
@@ -107,7 +102,7 @@ class Recorder:
                 "engine's ops while capturing; it may depend on the data, so pass it to the "
                 "captured function as an input")
         if arr is not data:
-            self.record(np.ndarray.astype, (data, dtype), {}, arr)
+            self.kernel(np.ndarray.astype, (data, arr.dtype), {}, arr)
 
 
 def _is_literal(obj: Any) -> bool:
@@ -160,8 +155,8 @@ def _codegen(rec: Recorder, result: Any) -> tuple[str, dict]:
                 targets.append("_")
         lhs = ", ".join(targets) + ("," if isinstance(out, tuple) and len(outs) == 1 else "")
         lines.append(f"    {lhs} = {const(fn)}({call})")
-    ret = (ref(result._data) if isinstance(result, Tensor) else
-           "(" + ", ".join(ref(r._data) for r in result) + ",)" if isinstance(result, tuple)
+    ret = (ref(data_of(result)) if isinstance(result, Tensor) else
+           "(" + ", ".join(ref(data_of(r)) for r in result) + ",)" if isinstance(result, tuple)
            else "None")
     args = ", ".join(f"x{i}" for i in range(len(rec.inputs)))
     checks = [f"x{i}.shape != {a.shape!r} or x{i}.dtype != {const(a.dtype)}"
@@ -205,7 +200,7 @@ def _input_array(x: Any, i: int) -> np.ndarray:
     if x.requires_grad:
         raise CaptureError(f"input {i} of shape {x.shape} requires grad: a captured step takes "
                            "data, and would not give it a gradient; pass x.detach()")
-    return x._data
+    return data_of(x)
 
 
 class CapturedStep:
@@ -228,20 +223,20 @@ class CapturedStep:
                                f"got {len(arrays)}")
         out = self._replay(*arrays)  # its first line checks the shapes and dtypes
         if self._result_kind is Tensor:
-            return Tensor._make(out if out.__class__ is np.ndarray else np.asarray(out), None)
+            return from_numpy(out if out.__class__ is np.ndarray else np.asarray(out))
         if self._result_kind is tuple:
-            return tuple(Tensor._make(np.asarray(o), None) for o in out)
+            return tuple(from_numpy(np.asarray(o)) for o in out)
         return None
 
     def _capture(self, arrays: list[np.ndarray]) -> Any:
-        if engine._recorder is not None:
-            raise CaptureError("capture cannot be nested")
         rec = Recorder(arrays)
-        engine._recorder = rec
         try:
-            result = self.fn(*[Tensor._make(a, None) for a in arrays])
-        finally:
-            engine._recorder = None
+            with observe(rec):
+                result = self.fn(*[from_numpy(a) for a in arrays])
+        except RuntimeError as e:
+            if "already observed" not in str(e):
+                raise
+            raise CaptureError("capture cannot be nested") from None
         if not (result is None or isinstance(result, Tensor) or
                 (isinstance(result, tuple) and all(isinstance(r, Tensor) for r in result))):
             raise CaptureError("a captured function must return a Tensor, a tuple of Tensors, "

@@ -1,5 +1,5 @@
-"""Losses and activations as functions (import tinygrad_lite.functional as F), PyTorch's names;
-conv2d, the pools and dropout come from tinygrad_lite.conv, pad from the engine.
+"""Losses, activations, convolutions, pooling and dropout as functions (import
+tinygrad_lite.functional as F), PyTorch's names: arguments checked, then the ops.
 
 Most are compositions of the engine's ops, with no backward of their own. Two costs are single
 ops: the squared error (the seed's cost, the hot path of training) and binary cross-entropy
@@ -11,8 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from .conv import avg_pool2d, conv2d, dropout, max_pool2d  # noqa: F401 (re-exported)
-from .tensor import Affine, BinaryCrossEntropy, SquaredError, Tensor, _kernel, pad  # noqa: F401
+from .creation import generator
+from .ops.conv import AvgPool2d, Conv2d, MaxPool2d, as_pair
+from .ops.layers import Affine, BinaryCrossEntropy, SquaredError
+from .ops.movement import pad  # noqa: F401 (F.pad)
+from .tensor import Tensor, data_of, from_numpy, kernel
 
 
 def _tensor(x: Any) -> Tensor:
@@ -121,13 +124,13 @@ def nll_loss(log_probs: Tensor, labels: Any, *, reduction: str = "mean") -> Tens
 
 
 def _nll(log_probs: Tensor, labels: Any, reduction: str, fn: str) -> Tensor:
-    labels = labels._data if isinstance(labels, Tensor) else np.asarray(labels)
+    labels = data_of(labels) if isinstance(labels, Tensor) else np.asarray(labels)
     if log_probs.ndim != 2:
         raise ValueError(f"{fn}: input must be (N, C), got shape {log_probs.shape}")
     if labels.dtype.kind not in "iu" or labels.shape != log_probs.shape[:1]:
         raise ValueError(f"{fn}: labels must be integers of shape {log_probs.shape[:1]}, "
                          f"got {labels.dtype} of shape {labels.shape}")
-    _kernel(class_labels, labels, log_probs.shape[1], fn)  # a kernel: capture replays the check
+    kernel(class_labels, labels, log_probs.shape[1], fn)  # a kernel: capture replays the check
     return _reduce(-log_probs[np.arange(len(labels)), labels], reduction, fn)
 
 
@@ -151,7 +154,7 @@ def class_labels(labels: Any, num_classes: int | None, name: str,
     """labels as an integer array, checked to be integers in [0, num_classes) (or >= 0 when
     num_classes is None); a ValueError names the first label that is not, with its position.
     Floats holding whole numbers (3.0) are accepted if `integral_floats`."""
-    arr = np.asarray(labels._data if isinstance(labels, Tensor) else labels)
+    arr = np.asarray(data_of(labels) if isinstance(labels, Tensor) else labels)
     if arr.dtype.kind not in ("iuf" if integral_floats else "iu"):
         raise ValueError(f"{name}: labels must be integers, got dtype {arr.dtype}")
     wanted = ">= 0" if num_classes is None else f"in [0, {num_classes})"
@@ -169,3 +172,110 @@ def class_labels(labels: Any, num_classes: int | None, name: str,
         raise ValueError(f"{name}: labels must be integers {wanted}; label {arr[where].item()!r} "
                          f"at position {pos} is not ({int(bad.sum())} bad label(s))")
     return arr if arr.dtype.kind in "iu" else arr.astype(np.int64)
+
+
+# --- convolution, pooling and dropout ----------------------------------------------------------
+
+
+def _check_input(x: Tensor, fn: str) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape "
+                         f"{x.shape}")
+
+
+def _check_window(x: Tensor, kernel: tuple, padding: tuple, fn: str) -> None:
+    padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
+    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+        raise ValueError(f"{fn}: the window {kernel} is larger than the padded input "
+                         f"{padded} (input shape {x.shape}, padding {padding})")
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
+           padding: int | tuple | str = 0) -> Tensor:
+    """2-D cross-correlation of x (N, C, H, W) with weight (O, C, kh, kw), plus bias (O,):
+    out (N, O, Ho, Wo), Ho = (H + 2 padding - kh) // stride + 1 (the same for Wo).
+    x may be one example (C, H, W); padding may be "valid" (none) or "same" (stride 1, output
+    of x's size; an odd extra row or column goes to the bottom or right, as in PyTorch)."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim == 3:
+        return conv2d(x.unsqueeze(0), weight, bias, stride, padding).squeeze(0)
+    stride = as_pair(stride, "stride", "conv2d", 1)
+    _check_input(x, "conv2d")
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (out, in, kh, kw), got shape {weight.shape}")
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(f"conv2d: input of shape {x.shape} has {x.shape[1]} channels but weight "
+                         f"of shape {weight.shape} expects {weight.shape[1]}")
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise ValueError(f"conv2d: bias must have shape {weight.shape[:1]}, got {bias.shape}")
+    if isinstance(padding, str):
+        x, padding = _named_padding(x, weight.shape[2:], stride, padding)
+    padding = as_pair(padding, "padding", "conv2d", 0)
+    _check_window(x, weight.shape[2:], padding, "conv2d")
+    args = (x, weight) if bias is None else (x, weight, bias)
+    return Conv2d.apply(*args, stride=stride, padding=padding)
+
+
+def _named_padding(x: Tensor, kernel: tuple, stride: tuple, padding: str) -> tuple:
+    """x and the padding for padding="valid" or "same" (uneven "same" pads x with F.pad)."""
+    if padding == "valid":
+        return x, 0
+    if padding != "same":
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got "
+                         f"{padding!r}")
+    if stride != (1, 1):
+        raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride} for input "
+                         f"shape {x.shape}")
+    (top, left), (bottom, right) = [(k - 1) // 2 for k in kernel], [k // 2 for k in kernel]
+    if (top, left) == (bottom, right):
+        return x, (top, left)
+    return pad(x, (left, right, top, bottom)), 0
+
+
+def _pool(op: type, x: Tensor, kernel_size: int | tuple, stride: int | tuple | None,
+          padding: int | tuple, fn: str) -> Tensor:
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim == 3:  # one example (C, H, W)
+        return _pool(op, x.unsqueeze(0), kernel_size, stride, padding, fn).squeeze(0)
+    kernel = as_pair(kernel_size, "kernel_size", fn, 1)
+    stride = kernel if stride is None else as_pair(stride, "stride", fn, 1)
+    padding = as_pair(padding, "padding", fn, 0)
+    _check_input(x, fn)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{fn}: padding {padding} must be at most half the kernel {kernel}")
+    _check_window(x, kernel, padding, fn)
+    return op.apply(x, kernel=kernel, stride=stride, padding=padding)
+
+
+def max_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
+               padding: int | tuple = 0) -> Tensor:
+    """The maximum of each kernel_size window of x (N, C, H, W) or (C, H, W), stride defaulting
+    to the kernel.
+    The gradient goes to the first maximum of a window (row-major), as in PyTorch."""
+    return _pool(MaxPool2d, x, kernel_size, stride, padding, "max_pool2d")
+
+
+def avg_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
+               padding: int | tuple = 0) -> Tensor:
+    """The mean of each kernel_size window of x (N, C, H, W) or (C, H, W), stride defaulting to
+    the kernel."""
+    return _pool(AvgPool2d, x, kernel_size, stride, padding, "avg_pool2d")
+
+
+def _dropout_mask(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
+    """1/(1-p) with probability 1-p, else 0, from the library's generator (see manual_seed)."""
+    if p == 1:
+        return np.zeros(shape, dtype)
+    keep = generator().random(shape) >= p
+    return keep.astype(dtype) / dtype.type(1 - p)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p), so
+    the expected value is unchanged and eval mode (training=False) is the identity."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return x
+    mask = kernel(_dropout_mask, x.shape, float(p), x.dtype)  # recorded: a replay draws anew
+    return x * from_numpy(mask)

@@ -13,7 +13,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .tensor import Tensor, enable_grad, no_grad
+from .tensor import Tensor, data_of, enable_grad, no_grad
 
 
 class GradcheckError(AssertionError):
@@ -73,7 +73,7 @@ def _joined(fn: Callable) -> Callable:
     def joined(*inputs: Tensor) -> Tensor:
         out = fn(*inputs)
         if isinstance(out, (tuple, list)) and out and all(isinstance(o, Tensor) for o in out):
-            from .tensor import cat
+            from .ops.movement import cat
             return cat([o.reshape(-1) for o in out])
         return out
     return joined
@@ -258,7 +258,7 @@ def gradgradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor],
     Errors name "input k" counting the inputs and then u.
     """
     from .autograd import grad  # the engine's reverse sweep as a function
-    from .tensor import cat
+    from .ops.movement import cat
 
     _check_settings(eps, atol, rtol)
     inputs = _check_inputs(fn, inputs)
@@ -279,7 +279,7 @@ def gradgradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor],
                 for v, o in zip(us, outs)):
             raise ValueError(f"gradgradcheck: grad_outputs must be float64 Tensors of fn's "
                              f"output shape(s) {[o.shape for o in outs]}, one per output")
-        u = Tensor(np.concatenate([v._data.reshape(-1) for v in us]), requires_grad=True)
+        u = Tensor(np.concatenate([data_of(v).reshape(-1) for v in us]), requires_grad=True)
     if not several:
         u = u.reshape(out.shape).detach().requires_grad_()
     fn = _joined(fn)

@@ -9,9 +9,9 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from . import functional as F
-from . import tensor as engine
-from .conv import _two
-from .tensor import Tensor, _kernel, _mark_changed, _zero_grads
+from .creation import generator
+from .ops.conv import as_pair
+from .tensor import Tensor, kernel, mark_changed, zero_grads
 
 
 class Module:
@@ -67,7 +67,7 @@ class Module:
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to None (PyTorch's default, set_to_none=True)."""
-        _kernel(_zero_grads, self.parameters())
+        kernel(zero_grads, self.parameters())
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Parameter name -> a copy of its values."""
@@ -107,7 +107,7 @@ class Module:
                                + "; ".join(problems))
         for k, v in values.items():
             np.copyto(own[k].data, v, casting="same_kind")
-            _mark_changed(own[k])
+            mark_changed(own[k])
 
     def save(self, path: str) -> None:
         """Write state_dict() to an .npz checkpoint (tinygrad_lite.save)."""
@@ -145,7 +145,7 @@ def _check_memory(layer: str, count: int) -> None:
 
 def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     """The generator for an init: the library's (manual_seed) by default, else from rng."""
-    return engine._generator if rng is None else np.random.default_rng(rng)
+    return generator() if rng is None else np.random.default_rng(rng)
 
 
 class Linear(Module):
@@ -268,7 +268,7 @@ class Conv2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
                  stride: int | tuple = 1, padding: int | tuple | str = 0, bias: bool = True,
                  dtype: Any = np.float32, rng: np.random.Generator | int | None = None) -> None:
-        kh, kw = _two(kernel_size, "kernel_size", "Conv2d", 1)
+        kh, kw = as_pair(kernel_size, "kernel_size", "Conv2d", 1)
         if in_channels < 1 or out_channels < 1:
             raise ValueError(f"Conv2d: channels must be positive, got {in_channels}, "
                              f"{out_channels}")

@@ -7,7 +7,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .tensor import Tensor, _kernel, _mark_changed, _zero_grads
+from .tensor import Tensor, data_of, grad_of, kernel, mark_changed, zero_grads
 
 
 class Optimizer:
@@ -38,16 +38,13 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to None."""
-        _kernel(_zero_grads, self.params)
+        kernel(zero_grads, self.params)
 
     def step(self) -> None:
         """Update every parameter that has a grad (in place). A grad made by
         backward(create_graph=True) is a Tensor; its values are used."""
-        for p in self.params:
-            if isinstance(p._grad, Tensor):
-                p._grad = p._grad._data
-        _kernel(self._step)
-        _kernel(_mark_changed, *[p for p in self.params if p._grad is not None])
+        kernel(self._step)
+        kernel(mark_changed, *[p for p in self.params if grad_of(p) is not None])
 
     def _step(self) -> None:
         raise NotImplementedError
@@ -90,11 +87,11 @@ class SGD(Optimizer):
     def _step(self) -> None:
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
         for p, state in zip(self.params, self.state):
-            g = p._grad
+            g, data = grad_of(p), data_of(p)
             if g is None:
                 continue
             if wd:
-                g = g + wd * p._data
+                g = g + wd * data
             if mu:
                 buf = state.get("momentum_buffer")
                 if buf is None:
@@ -103,7 +100,7 @@ class SGD(Optimizer):
                     buf *= mu
                     buf += (1 - self.dampening) * g
                 g = g + mu * buf if self.nesterov else buf
-            p._data -= lr * g
+            data -= lr * g
 
 
 class Adam(Optimizer):
@@ -126,20 +123,20 @@ class Adam(Optimizer):
     def _step(self) -> None:
         (b1, b2), lr, wd = self.betas, self.lr, self.weight_decay
         for p, state in zip(self.params, self.state):
-            g = p._grad
+            g, data = grad_of(p), data_of(p)
             if g is None:
                 continue
             if not state:
-                state.update(step=0, exp_avg=np.zeros_like(p._data),
-                             exp_avg_sq=np.zeros_like(p._data))
+                state.update(step=0, exp_avg=np.zeros_like(data),
+                             exp_avg_sq=np.zeros_like(data))
             state["step"] += 1
             t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
             if wd:
-                g = g + wd * p._data
+                g = g + wd * data
             m *= b1
             m += (1 - b1) * g
             v *= b2
             v += (1 - b2) * (g * g)
             step_size = lr / (1 - b1**t)
             denom = np.sqrt(v) / math.sqrt(1 - b2**t) + self.eps
-            p._data += -step_size * (m / denom)
+            data += -step_size * (m / denom)

@@ -73,7 +73,7 @@ class Graph:
         tensor_node(root)
         while stack:
             t = stack.pop()
-            node = t._node
+            node = t.node
             if id(t) in seen or node is None:
                 continue
             seen.add(id(t))

@@ -12,8 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import tensor as engine
-from ..tensor import Tensor, enable_grad
+from ..tensor import Tensor, backprop, from_numpy, initial_gradient, kernel
 
 __all__ = ["grad", "forward_ad", "functional"]
 
@@ -63,10 +62,9 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             raise RuntimeError(f"grad: inputs[{i}] (shape {t.shape}) does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
-    seeds = [engine._seed(o, g, create_graph, "grad") for o, g in zip(outputs, grad_outputs)]
+    seeds = [initial_gradient(o, g, create_graph, "grad") for o, g in zip(outputs, grad_outputs)]
     wanted: dict = dict.fromkeys(inputs)
-    with enable_grad() if create_graph else engine._nothing:
-        engine._backprop(list(outputs), seeds, retain_graph, create_graph, wanted)
+    backprop(list(outputs), seeds, retain_graph, create_graph, wanted)
     result = []
     for i, t in enumerate(inputs):
         g = wanted[t]
@@ -80,7 +78,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                 result.append(None)
                 continue
         if not isinstance(g, Tensor):  # a copy (the sweep's arrays may be shared), as a kernel
-            g = Tensor._make(engine._kernel(np.array, g), None)  # that capture records
+            g = from_numpy(kernel(np.array, g))  # that capture records
         result.append(g)
     return tuple(result)
 

@@ -14,8 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import tensor as engine
-from ..tensor import Tensor, enable_grad, stack
+from ..ops.movement import stack
+from ..tensor import Tensor, data_of, enable_grad, from_numpy, kernel, toposort
 from . import grad
 from .forward_ad import dual_level, make_dual, unpack_dual
 
@@ -73,7 +73,7 @@ def _vectors(v: Any, like: tuple, fn: str, what: str, create_graph: bool = False
     arrays = []
     for i, (a, t) in enumerate(zip(vs, like)):
         if not (create_graph and isinstance(a, Tensor)):  # cast where used (a capture
-            a = np.asarray(a._data if isinstance(a, Tensor) else a)  # records it there)
+            a = np.asarray(data_of(a) if isinstance(a, Tensor) else a)  # records it there)
         if a.shape != t.shape:
             raise RuntimeError(f"{fn}: v[{i}] has shape {a.shape}, but {what} {i} has shape "
                                f"{t.shape}")
@@ -110,7 +110,7 @@ def _strict_second(grads: tuple, fn: str) -> None:
 def _reached(outs: tuple, xs: tuple) -> list:
     """Whether each of xs is in the graph behind outs (what strict=True checks)."""
     roots = [o for o in outs if o.requires_grad]
-    behind = set(engine._toposort(roots)) if roots else set()
+    behind = set(toposort(roots)) if roots else set()
     return [x in behind for x in xs]
 
 
@@ -149,7 +149,7 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     if strict:
         _strict_jvp(outs, duals)
     tangents = tuple(_plain(t, o) for t, o in zip(tangents, outs))
-    primals = tuple(Tensor._make(o._data, None) for o in outs)
+    primals = tuple(from_numpy(data_of(o)) for o in outs)
     return _post(primals, out_tuple), _post(tangents, out_tuple)
 
 
@@ -220,7 +220,7 @@ def _jacobian(func: Callable, inputs: Any, create_graph: bool, strict: bool, str
                 for k, g in enumerate(gs):
                     if g is not None:
                         used[k] = True
-                        blocks[k][j] = g._data
+                        blocks[k][j] = data_of(g)
                         graphs[k].append(g)
         if strict and not all(used):
             _independent(fn, m, used.index(False))
@@ -228,8 +228,8 @@ def _jacobian(func: Callable, inputs: Any, create_graph: bool, strict: bool, str
             row = tuple(stack(gs).reshape(o.shape + x.shape) if len(gs) == o.numel() else
                         Tensor(b) for gs, b, x in zip(graphs, blocks, xs))
         else:  # the rows stacked by a kernel, so that a captured step recomputes them
-            row = tuple(Tensor._make(engine._kernel(_stack, [g._data for g in gs], b.shape)
-                                     if len(gs) == o.numel() > 0 else b, None)
+            row = tuple(from_numpy(kernel(_stack, [data_of(g) for g in gs], b.shape)
+                                   if len(gs) == o.numel() > 0 else b)
                         for gs, b in zip(graphs, blocks))
         rows.append(_post(row, in_tuple))
     return _post(tuple(rows), out_tuple)
@@ -262,7 +262,7 @@ def _jacobian_forward(func: Callable, inputs: Any, strict: bool, fn: str) -> Any
             out_shapes = [(o.shape, o.dtype) for o in outs]
             for m, t in enumerate(tangents):
                 if t is not None:
-                    columns[m, k, i] = t._data
+                    columns[m, k, i] = data_of(t)
     if out_shapes is None:  # every input is empty: evaluate func once for the output shapes
         out_tuple, outs = _call(func, xs, fn)
         out_shapes = [(o.shape, o.dtype) for o in outs]
@@ -277,7 +277,7 @@ def _jacobian_forward(func: Callable, inputs: Any, strict: bool, fn: str) -> Any
                     J[(...,) + i] = col
             if strict and x.size and not any((m, k, i) in columns for i in np.ndindex(x.shape)):
                 _independent(fn, m, k)
-            blocks.append(Tensor._make(J, None))
+            blocks.append(from_numpy(J))
         rows.append(_post(tuple(blocks), in_tuple))
     return _post(tuple(rows), out_tuple)
 
@@ -330,7 +330,7 @@ def hvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
             _strict_second(gs, "hvp")
         hv = tuple(_plain(None if g is None else unpack_dual(g).tangent, x)
                    for g, x in zip(gs, xs))
-    return Tensor._make(out._data, None), _post(hv, in_tuple)
+    return from_numpy(data_of(out)), _post(hv, in_tuple)
 
 
 def vhp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,

@@ -7,6 +7,7 @@ Forward is then one matrix product (conv), or one elementwise max or add per ker
 strided add per offset (kh * kw adds, no Python loop over pixels). The windows and their adjoint
 are ops too (Unfold, Fold), so the backward rules, written with them, differentiate again.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,8 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import tensor as engine
-from .tensor import Expand, Function, Tensor, _array, _kernel, pad
+from ..tensor import Function, data_of
+from .movement import Expand
 
 
 def _pad(x: np.ndarray, padding: tuple, value: float = 0.0) -> np.ndarray:
@@ -166,7 +167,7 @@ class MaxPool2d(Function):
 
     @staticmethod
     def backward(g: Any, out: Any, x: Any, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
-        hits = _first_maxima(_array(x), _array(out), kernel, stride, padding)
+        hits = _first_maxima(data_of(x), data_of(out), kernel, stride, padding)
         n, c, ho, wo = g.shape
         parts = g.reshape(n, c, 1, 1, ho, wo) * hits
         return (Fold.run(parts, shape=x.shape, stride=stride, padding=padding),)
@@ -196,117 +197,9 @@ class AvgPool2d(Function):
                        AvgPool2d.forward(t[0], kernel, stride, padding))
 
 
-# ----------------------------------------------------------------------------------------------
-# The functions (tinygrad_lite.functional re-exports them): arguments checked, then one op.
-
-
-def _two(v: int | tuple, name: str, fn: str, least: int) -> tuple:
+def as_pair(v: int | tuple, name: str, fn: str, least: int) -> tuple:
     """An int or a pair of ints as a pair, each at least `least`."""
     pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
     if len(pair) != 2 or not all(isinstance(k, (int, np.integer)) and k >= least for k in pair):
         raise ValueError(f"{fn}: {name} must be an int or a pair of ints >= {least}, got {v!r}")
     return int(pair[0]), int(pair[1])
-
-
-def _check_input(x: Tensor, fn: str) -> None:
-    if x.ndim != 4:
-        raise ValueError(f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape "
-                         f"{x.shape}")
-
-
-def _check_window(x: Tensor, kernel: tuple, padding: tuple, fn: str) -> None:
-    padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
-    if kernel[0] > padded[0] or kernel[1] > padded[1]:
-        raise ValueError(f"{fn}: the window {kernel} is larger than the padded input "
-                         f"{padded} (input shape {x.shape}, padding {padding})")
-
-
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
-           padding: int | tuple | str = 0) -> Tensor:
-    """2-D cross-correlation of x (N, C, H, W) with weight (O, C, kh, kw), plus bias (O,):
-    out (N, O, Ho, Wo), Ho = (H + 2 padding - kh) // stride + 1 (the same for Wo).
-    x may be one example (C, H, W); padding may be "valid" (none) or "same" (stride 1, output
-    of x's size; an odd extra row or column goes to the bottom or right, as in PyTorch)."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    if x.ndim == 3:
-        return conv2d(x.unsqueeze(0), weight, bias, stride, padding).squeeze(0)
-    stride = _two(stride, "stride", "conv2d", 1)
-    _check_input(x, "conv2d")
-    if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must be 4-D (out, in, kh, kw), got shape {weight.shape}")
-    if weight.shape[1] != x.shape[1]:
-        raise ValueError(f"conv2d: input of shape {x.shape} has {x.shape[1]} channels but weight "
-                         f"of shape {weight.shape} expects {weight.shape[1]}")
-    if bias is not None and bias.shape != weight.shape[:1]:
-        raise ValueError(f"conv2d: bias must have shape {weight.shape[:1]}, got {bias.shape}")
-    if isinstance(padding, str):
-        x, padding = _named_padding(x, weight.shape[2:], stride, padding)
-    padding = _two(padding, "padding", "conv2d", 0)
-    _check_window(x, weight.shape[2:], padding, "conv2d")
-    args = (x, weight) if bias is None else (x, weight, bias)
-    return Conv2d.apply(*args, stride=stride, padding=padding)
-
-
-def _named_padding(x: Tensor, kernel: tuple, stride: tuple, padding: str) -> tuple:
-    """x and the padding for padding="valid" or "same" (uneven "same" pads x with F.pad)."""
-    if padding == "valid":
-        return x, 0
-    if padding != "same":
-        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got "
-                         f"{padding!r}")
-    if stride != (1, 1):
-        raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride} for input "
-                         f"shape {x.shape}")
-    (top, left), (bottom, right) = [(k - 1) // 2 for k in kernel], [k // 2 for k in kernel]
-    if (top, left) == (bottom, right):
-        return x, (top, left)
-    return pad(x, (left, right, top, bottom)), 0
-
-
-def _pool(op: type, x: Tensor, kernel_size: int | tuple, stride: int | tuple | None,
-          padding: int | tuple, fn: str) -> Tensor:
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    if x.ndim == 3:  # one example (C, H, W)
-        return _pool(op, x.unsqueeze(0), kernel_size, stride, padding, fn).squeeze(0)
-    kernel = _two(kernel_size, "kernel_size", fn, 1)
-    stride = kernel if stride is None else _two(stride, "stride", fn, 1)
-    padding = _two(padding, "padding", fn, 0)
-    _check_input(x, fn)
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{fn}: padding {padding} must be at most half the kernel {kernel}")
-    _check_window(x, kernel, padding, fn)
-    return op.apply(x, kernel=kernel, stride=stride, padding=padding)
-
-
-def max_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
-               padding: int | tuple = 0) -> Tensor:
-    """The maximum of each kernel_size window of x (N, C, H, W) or (C, H, W), stride defaulting
-    to the kernel.
-    The gradient goes to the first maximum of a window (row-major), as in PyTorch."""
-    return _pool(MaxPool2d, x, kernel_size, stride, padding, "max_pool2d")
-
-
-def avg_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
-               padding: int | tuple = 0) -> Tensor:
-    """The mean of each kernel_size window of x (N, C, H, W) or (C, H, W), stride defaulting to
-    the kernel."""
-    return _pool(AvgPool2d, x, kernel_size, stride, padding, "avg_pool2d")
-
-
-def _dropout_mask(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
-    """1/(1-p) with probability 1-p, else 0, from the library's generator (see manual_seed)."""
-    if p == 1:
-        return np.zeros(shape, dtype)
-    keep = engine._generator.random(shape) >= p
-    return keep.astype(dtype) / dtype.type(1 - p)
-
-
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p), so
-    the expected value is unchanged and eval mode (training=False) is the identity."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    if not training or p == 0:
-        return x
-    mask = _kernel(_dropout_mask, x.shape, float(p), x.dtype)  # recorded: a replay draws anew
-    return x * Tensor._make(mask, None)

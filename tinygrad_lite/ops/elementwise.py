@@ -1,0 +1,256 @@
+"""Elementwise ops: arithmetic, the activations, clamp, abs, maximum, where, cast,
+comparisons. Each op: forward, backward (g is dC/d(out)) and jvp (the tangent rule) side by side,
+the formula in its docstring."""
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..tensor import Function, Tensor, composite, data_of, operand
+
+
+class Add(Function):
+    """a + b;  da = g,  db = g;  d(out) = da + db"""
+    forward = staticmethod(lambda a, b: a + b)
+    backward = staticmethod(lambda g, out, a, b: (g, g))
+    jvp = staticmethod(lambda t, out, a, b: t[0] + t[1])
+
+
+class Sub(Function):
+    """a - b;  da = g,  db = -g;  d(out) = da - db"""
+    forward = staticmethod(lambda a, b: a - b)
+    backward = staticmethod(lambda g, out, a, b: (g, -g))
+    jvp = staticmethod(lambda t, out, a, b: t[0] - t[1])
+
+
+class Mul(Function):
+    """a * b;  da = g b,  db = g a;  d(out) = da b + a db"""
+    forward = staticmethod(lambda a, b: a * b)
+    backward = staticmethod(lambda g, out, a, b: (g * b, g * a))
+    jvp = staticmethod(lambda t, out, a, b: t[0] * b + a * t[1])
+
+
+class Div(Function):
+    """a / b;  da = g / b,  db = -g a / b² = -g out / b;  d(out) = (da - out db) / b"""
+    forward = staticmethod(lambda a, b: a / b)
+    backward = staticmethod(lambda g, out, a, b: (g / b, -(g * out) / b))
+    jvp = staticmethod(lambda t, out, a, b: (t[0] - out * t[1]) / b)
+
+
+class Neg(Function):
+    """-x;  dx = -g;  d(out) = -dx"""
+    forward = staticmethod(lambda x: -x)
+    backward = staticmethod(lambda g, out, x: (-g,))
+    jvp = staticmethod(lambda t, out, x: -t[0])
+
+
+class Pow(Function):
+    """x ** p for a constant p;  dx = g p x^(p-1);  d(out) = p x^(p-1) dx"""
+
+    @staticmethod
+    def forward(x: np.ndarray, p: float) -> np.ndarray:
+        return x * x if p == 2 else x**p
+
+    @staticmethod
+    def backward(g: Any, out: Any, x: Any, p: float) -> tuple:
+        return (g * (2 * x) if p == 2 else g * p * x ** (p - 1),)
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, x: np.ndarray, p: float) -> np.ndarray:
+        return Pow.backward(t[0], out, x, p)[0]
+
+
+class Exp(Function):
+    """e^x;  dx = g e^x = g out;  d(out) = out dx"""
+    forward = staticmethod(lambda x: np.exp(x))
+    backward = staticmethod(lambda g, out, x: (g * out,))
+    jvp = staticmethod(lambda t, out, x: t[0] * out)
+
+
+class Log(Function):
+    """ln x;  dx = g / x;  d(out) = dx / x"""
+    forward = staticmethod(lambda x: np.log(x))
+    backward = staticmethod(lambda g, out, x: (g / x,))
+    jvp = staticmethod(lambda t, out, x: t[0] / x)
+
+
+class Sigmoid(Function):
+    """σ(x) = 1 / (1 + e^-x);  dx = g σ(x)(1 - σ(x))  (BP1/BP2's σ'(z));  d(out) = σ'(x) dx
+
+    e^-x overflows to inf for x below about -88 (float32) or -709 (float64); 1/(1+inf) is then
+    exactly 0, the correct limit, so the overflow warning is silenced rather than the input clipped.
+    """
+
+    @staticmethod
+    @np.errstate(over="ignore")
+    def forward(x: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-x))
+
+    @staticmethod
+    def backward(g: Any, out: Any, x: Any) -> tuple:
+        return (g * out * (1 - out),)
+
+    jvp = staticmethod(lambda t, out, x: t[0] * out * (1 - out))
+
+
+class ReLU(Function):
+    """max(x, 0);  dx = g [x > 0];  d(out) = [x > 0] dx"""
+    forward = staticmethod(lambda x: np.maximum(x, 0))
+    backward = staticmethod(lambda g, out, x: (g * (data_of(x) > 0),))
+    jvp = staticmethod(lambda t, out, x: t[0] * (x > 0))
+
+
+class Tanh(Function):
+    """tanh x;  dx = g (1 - tanh² x);  d(out) = (1 - out²) dx"""
+    forward = staticmethod(lambda x: np.tanh(x))
+    backward = staticmethod(lambda g, out, x: (g * (1 - out * out),))
+    jvp = staticmethod(lambda t, out, x: t[0] * (1 - out * out))
+
+
+def _inside(x: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
+    """lo <= x <= hi (a bound of None is no bound): where clamp passes x through."""
+    keep = np.ones(x.shape, bool)
+    if lo is not None:
+        keep &= x >= lo
+    if hi is not None:
+        keep &= x <= hi
+    return keep
+
+
+class Clamp(Function):
+    """min(max(x, lo), hi);  dx = g where lo <= x <= hi, else 0;  d(out) likewise from dx"""
+
+    @staticmethod
+    def forward(x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
+        return np.clip(x, lo, hi)
+
+    backward = staticmethod(lambda g, out, x, lo, hi: (g * _inside(data_of(x), lo, hi),))
+    jvp = staticmethod(lambda t, out, x, lo, hi: t[0] * _inside(x, lo, hi))
+
+
+class Abs(Function):
+    """|x|;  dx = g sign(x) (0 at 0, as PyTorch);  d(out) = sign(x) dx"""
+    forward = staticmethod(lambda x: np.abs(x))
+    backward = staticmethod(lambda g, out, x: (g * np.sign(data_of(x)),))
+    jvp = staticmethod(lambda t, out, x: t[0] * np.sign(x))
+
+
+def _maximum_shares(a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> tuple:
+    """Where max(a, b)'s gradient goes: 1 to the larger, 1/2 each on ties, 1 to both on NaN."""
+    tie = a == b
+    return (np.where(tie, 0.5, ~(a < b)).astype(dtype, copy=False),
+            np.where(tie, 0.5, ~(a > b)).astype(dtype, copy=False))
+
+
+class Maximum(Function):
+    """max(a, b) elementwise (NaN if either is);
+    da = g where a > b, g/2 where a = b (PyTorch's even split on ties);  db likewise;
+    d(out) = da or db by the same shares"""
+    forward = staticmethod(lambda a, b: np.maximum(a, b))
+
+    @staticmethod
+    def backward(g: Any, out: Any, a: Any, b: Any) -> tuple:
+        sa, sb = _maximum_shares(data_of(a), data_of(b), g.dtype)
+        return g * sa, g * sb
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        sa, sb = _maximum_shares(a, b, out.dtype)
+        return t[0] * sa + t[1] * sb
+
+
+class Where(Function):
+    """a where cond, else b;  da = g where cond (0 elsewhere),  db = g where not cond;
+    d(out) = da where cond, else db"""
+    forward = staticmethod(lambda cond, a, b: np.where(cond, a, b))
+
+    @staticmethod
+    def backward(g: Any, out: Any, cond: Any, a: Any, b: Any) -> tuple:
+        zero = np.zeros((), g.dtype)
+        return None, Where.run(cond, g, zero), Where.run(cond, zero, g)
+
+    jvp = staticmethod(lambda t, out, cond, a, b: np.where(cond, t[1], t[2]))
+
+
+class Cast(Function):
+    """x as another float dtype;  dx = g cast back to x's dtype;  d(out) = dx cast"""
+    forward = staticmethod(lambda x, dtype: x.astype(dtype))
+    backward = staticmethod(lambda g, out, x, dtype: (Cast.run(g, dtype=x.dtype),))
+    jvp = staticmethod(lambda t, out, x, dtype: t[0].astype(dtype))
+
+
+class Minimum(Function):
+    """min(a, b) elementwise (NaN if either is);
+    da = g where a < b, g/2 where a = b (PyTorch's even split on ties);  db likewise;
+    d(out) = da or db by the same shares"""
+    forward = staticmethod(lambda a, b: np.minimum(a, b))
+
+    @staticmethod
+    def backward(g: Any, out: Any, a: Any, b: Any) -> tuple:
+        sa, sb = _maximum_shares(data_of(b), data_of(a), g.dtype)
+        return g * sa, g * sb
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        sa, sb = _maximum_shares(b, a, out.dtype)
+        return t[0] * sa + t[1] * sb
+
+
+class Compare(Function):
+    """a op b elementwise for op in eq ne lt le gt ge: a bool result, no gradient"""
+    forward = staticmethod(lambda a, b, op: np.asarray(getattr(operator, op)(a, b)))
+
+
+@composite
+def compare(x: Tensor, y: Any, op: str, strict: bool) -> Any:
+    """x op y broadcasting (a bool tensor); a y that is not a number or array gives
+    NotImplemented (so x == None is False), or a TypeError if `strict` (x.eq(None))."""
+    if not isinstance(y, (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)):
+        if strict:
+            raise TypeError(f"{op}: cannot compare a Tensor with {type(y).__name__}")
+        return NotImplemented
+    y = operand(x, y)
+    try:
+        return Compare.apply(x, y, op=op)
+    except ValueError:
+        raise ShapeError(f"{op}: the shapes {x.shape} and {y.shape} do not broadcast") from None
+
+
+@composite
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """input where condition is true, else other, broadcasting all three (torch.where)."""
+    cond = condition if isinstance(condition, Tensor) else Tensor(np.asarray(condition))
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
+    if not isinstance(input, Tensor):
+        input = operand(other, input) if isinstance(other, Tensor) else Tensor(input)
+    return Where.apply(cond, input, operand(input, other))
+
+
+def maximum(input: Tensor, other: Any) -> Tensor:
+    return input.maximum(other)
+
+
+def minimum(input: Tensor, other: Any) -> Tensor:
+    return input.minimum(other)
+
+
+@composite
+def power(x: Tensor, p: Any) -> Tensor:
+    """x ** p for a constant number p (Pow)."""
+    if isinstance(p, Tensor) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"Tensor ** p needs a constant number p, got {type(p).__name__}; "
+                        "for a tensor exponent write (log(x) * p).exp()")
+    return Pow.apply(x, p=float(p) if isinstance(p, np.floating) else p)
+
+
+@composite
+def rpower(base: Any, x: Tensor) -> Tensor:
+    """base ** x for a positive constant base, as e^(x ln base)."""
+    if not isinstance(base, (int, float, np.integer, np.floating)) or not base > 0:
+        raise TypeError(f"b ** Tensor needs a positive constant number b, got {base!r}")
+    return (x * math.log(base)).exp()
