@@ -255,13 +255,20 @@ def test_the_browser_checks_can_fail(browser, tmp_path):
     opened.close()
 
 
-def test_the_page_loads_offline_without_errors(browser, tmp_path):
-    cost, params, _ = digit_cost()
-    opened = Opened(browser, write(tmp_path, "digits.html", cost, params))
+@pytest.mark.parametrize("make", [digit_cost, conv_cost])
+def test_the_page_loads_offline_without_errors(browser, tmp_path, make):
+    cost, params, _ = make()
+    opened = Opened(browser, write(tmp_path, "graph.html", cost, params))
     assert opened.page.locator(".tgl-explorer").get_attribute("data-ready") == "1"
-    assert opened.requests == [] and opened.errors == []
     assert opened.page.locator("g.tgl-node").count() == len(embedded(
-        open(tmp_path / "digits.html").read())["layout"]["nodes"])
+        open(tmp_path / "graph.html").read())["layout"]["nodes"])
+    opened.page.keyboard.press("ArrowLeft")                   # the page has the focus
+    opened.page.keyboard.press("ArrowLeft")
+    assert opened.page.locator(".tgl-status").get_attribute("data-index") == "1"
+    opened.page.locator("g.tgl-node").first.focus()
+    opened.page.keyboard.press("Enter")
+    assert opened.page.locator('[data-field="shape"]').count() == 1
+    assert opened.requests == [] and opened.errors == []
     opened.close()
 
 

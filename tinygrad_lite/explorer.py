@@ -634,5 +634,6 @@ R.addEventListener("keydown", ev => {
 });
 draw(); reset(); fit();
 if (cam.s < 0.4) { cam.s = 0.6; centre("t0"); }  // a big graph: begin readable, at the root
+if (R.parentElement === document.body) R.focus({preventScroll: true});  // a page of its own
 R.dataset.ready = "1";
 """
