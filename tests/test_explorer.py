@@ -166,6 +166,20 @@ def test_bp_notes_on_the_digit_network():
     assert [r[:3] for r in order[2]["rules"]] == ["BP2", "BP4", "BP3"]
 
 
+def test_repeated_blocks_are_found_and_drawn_as_one_node():
+    cost, model = deep_cost(10)
+    w = explorer.walk(cost)
+    run = explorer.repeated_run(w)
+    assert len(run) == 10 and all([o.op.__name__ for o in b] == ["Affine", "Sigmoid"]
+                                  for b in run)
+    data = explorer.page_data(cost, dict(model.named_parameters()))
+    assert len(data["inside"]) == 16 and set(data["inside"].values()) == {"b0"}
+    assert data["collapsed"]["labels"]["b0"] == ["8 x [Affine, Sigmoid]"]
+    assert len(data["collapsed"]["nodes"]) < len(data["layout"]["nodes"]) // 3
+    assert explorer.repeated_run(explorer.walk(digit_cost()[0])) == []   # two blocks: too few
+    assert "collapsed" not in explorer.page_data(digit_cost()[0])
+
+
 def test_summary_numbers_small_arrays_and_heat_maps_big_ones():
     s = explorer.summary(np.arange(6.0).reshape(2, 3))
     assert s["values"] == [0, 1, 2, 3, 4, 5] and s["shape"] == [2, 3]
@@ -316,6 +330,14 @@ def test_a_200_op_page_loads_in_under_a_second(browser, tmp_path):
     load = opened.page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
     assert opened.page.locator(".tgl-explorer").get_attribute("data-ready") == "1"
     assert load < 1000 and opened.seconds < 2, (load, opened.seconds)
-    opened.page.keyboard.press("ArrowLeft")
+    full = opened.page.locator("g.tgl-node").count()
+    opened.page.click(".tgl-collapse")                          # 98 blocks drawn as one node
+    assert opened.page.locator("g.tgl-node").count() < full // 10
+    for _ in range(8):
+        opened.page.keyboard.press("ArrowLeft")
+    assert opened.page.locator("g.tgl-current").get_attribute("data-id") == "b0"
+    opened.page.click(".tgl-collapse")
+    assert opened.page.locator("g.tgl-node").count() == full
+    assert opened.page.locator("g.tgl-current").get_attribute("data-id") == opened.status()
     assert opened.errors == [] and opened.requests == []
     opened.close()

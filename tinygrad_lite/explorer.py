@@ -205,9 +205,8 @@ def _labels(w: Walk, names: dict[int, str]) -> list[tuple[str, ...]]:
     return out
 
 
-def layout(w: Walk, labels: list[tuple[str, ...]]) -> tuple[Graph, Layout]:
-    """viz's Graph of the walk (tensor boxes t0.., op ellipses op0..) and its layered layout,
-    in px, left to right."""
+def graph(w: Walk, labels: list[tuple[str, ...]]) -> Graph:
+    """viz's Graph of the walk: tensor boxes t0.., op ellipses op0.."""
     nodes = []
     for k, t in enumerate(w.tensors):
         node, _ = graph_node(t)
@@ -217,13 +216,70 @@ def layout(w: Walk, labels: list[tuple[str, ...]]) -> tuple[Graph, Layout]:
     nodes += [GraphNode(op.id, "op", (op.op.__name__,)) for op in w.ops]
     edges = [(f"t{i}", op.id) for op in w.ops for i in op.inputs]
     edges += [(op.id, f"t{op.output}") for op in w.ops]
-    graph = Graph(nodes, edges)
+    return Graph(nodes, edges)
 
+
+def layout(g: Graph) -> dict:
+    """The graph's layered layout (viz's), left to right, in px, as the page draws it."""
     def size(n: GraphNode) -> tuple[float, float]:
         width = max(_text_width(s) for s in n.label)
         lines = len(n.label) * FONT * 1.3 + 10
         return (width * 1.15 + 10, lines + 4) if n.kind == "op" else (width, lines)
-    return graph, graph.layout(size, "LR", gaps=(36.0, 14.0))
+    lay = g.layout(size, "LR", gaps=(36.0, 14.0))
+    return {"width": round(lay.width, 1), "height": round(lay.height, 1),
+            "nodes": {i: [round(v, 1) for v in (*lay.pos[i], *lay.size[i])] for i in lay.pos},
+            "fills": {n.id: n.fill for n in g.nodes if n.fill},
+            "kinds": {n.id: n.kind for n in g.nodes},
+            "labels": {n.id: list(n.label) for n in g.nodes if n.id.startswith("b")},
+            "edges": [[a, b, [[round(x, 1), round(y, 1)] for x, y in r]]
+                      for (a, b), r in zip(g.edges, lay.routes)]}
+
+
+def repeated_run(w: Walk, fewest: int = 4, longest: int = 8) -> list[list[OpInfo]]:
+    """The longest run of at least `fewest` repeated blocks (the same ops, each block reading
+    the one before, up to `longest` ops a block) in the forward order, whose inner tensors
+    are read only inside the run; [] if there is none."""
+    fwd = w.forward_order()
+    names = [o.op.__name__ for o in fwd]
+    readers: dict[int, set[str]] = {}
+    for op in w.ops:
+        for i in op.inputs:
+            readers.setdefault(i, set()).add(op.id)
+    best: list[list[OpInfo]] = []
+    for p in range(1, longest + 1):
+        for start in range(len(fwd) - p * fewest + 1):
+            blocks = [fwd[start:start + p]]
+            while True:
+                at = start + len(blocks) * p
+                nxt = fwd[at:at + p]
+                if names[at:at + p] != names[start:start + p] or \
+                        blocks[-1][-1].output not in nxt[0].inputs:
+                    break
+                blocks.append(nxt)
+            inside = {o.id for b in blocks for o in b}
+            closed = all(readers.get(o.output, set()) <= inside for b in blocks for o in b
+                         if o is not blocks[-1][-1])
+            if len(blocks) >= fewest and closed and len(inside) > sum(map(len, best)):
+                best = blocks
+    return best
+
+
+def collapsed(w: Walk, g: Graph, blocks: list[list[OpInfo]]) -> tuple[Graph, dict[str, str]]:
+    """g with the blocks of a run but the first and the last drawn as one node "b0"; and the
+    op ids inside it mapped to "b0"."""
+    hidden_ops = {o.id for b in blocks[1:-1] for o in b}
+    made = {o.output for b in blocks[1:-1] for o in b} - {blocks[-2][-1].output}
+    used_elsewhere = {i for op in w.ops if op.id not in hidden_ops for i in op.inputs}
+    leaves = {i for b in blocks[1:-1] for o in b for i in o.inputs
+              if graph_node(w.tensors[i])[0] is None and i not in used_elsewhere}
+    gone = hidden_ops | {f"t{i}" for i in made | leaves}
+    names = ", ".join(o.op.__name__ for o in blocks[0])
+    block = GraphNode("b0", "op", (f"{len(blocks) - 2} x [{names}]",))
+    nodes = [n for n in g.nodes if n.id not in gone] + [block]
+    entering = f"t{blocks[0][-1].output}"
+    edges = [(a, b) for a, b in g.edges if a not in gone and b not in gone]
+    edges += [(entering, "b0"), ("b0", f"t{blocks[-2][-1].output}")]
+    return Graph(nodes, edges), {o: "b0" for o in hidden_ops}
 
 
 def _tensor_kind(k: int, t: Tensor) -> str:
@@ -243,7 +299,7 @@ def page_data(root: Tensor, params: dict[str, Tensor] | None = None) -> dict:
     grads, parts = gradients(w)
     _bp_rules(w, names)
     labels = _labels(w, names)
-    graph, lay = layout(w, labels)
+    g = graph(w, labels)
     made_by = {op.output: op.id for op in w.ops}
     tensors = [{"id": f"t{k}", "label": list(labels[k]), "name": names.get(id(t), ""),
                 "kind": _tensor_kind(k, t), "made_by": made_by.get(k),
@@ -257,17 +313,14 @@ def page_data(root: Tensor, params: dict[str, Tensor] | None = None) -> dict:
             "parts": [summary(parts[op.id, k], 16) if (op.id, k) in parts else None
                       for k in range(len(op.inputs))]}
            for op in w.ops]
-    kinds = {n.id: n.kind for n in graph.nodes}
-    return {"tensors": tensors, "ops": ops,
+    data = {"tensors": tensors, "ops": ops,
             "forward": [op.id for op in w.forward_order()],
-            "backward": [op.id for op in w.backward_order()],
-            "layout": {"width": round(lay.width, 1), "height": round(lay.height, 1),
-                       "nodes": {i: [round(v, 1) for v in (*lay.pos[i], *lay.size[i])]
-                                 for i in lay.pos},
-                       "fills": {n.id: n.fill for n in graph.nodes if n.fill},
-                       "kinds": kinds,
-                       "edges": [[a, b, [[round(x, 1), round(y, 1)] for x, y in r]]
-                                 for (a, b), r in zip(graph.edges, lay.routes)]}}
+            "backward": [op.id for op in w.backward_order()], "layout": layout(g)}
+    run = repeated_run(w)
+    if run:
+        small, inside = collapsed(w, g, run)
+        data.update(collapsed=layout(small), inside=inside)
+    return data
 
 
 def _fragment(data: dict, page_id: str) -> str:
@@ -329,6 +382,8 @@ _BODY = """<div class="tgl-bar" role="toolbar" aria-label="graph controls">
 step forward &#9654;</button>
 <button type="button" class="tgl-reset" title="reset (Escape)">reset</button>
 <button type="button" class="tgl-fit" title="fit the graph (0)">fit</button>
+<button type="button" class="tgl-collapse" aria-pressed="false"
+ title="draw each run of repeated blocks as one node">collapse repeats</button>
 <button type="button" class="tgl-in" title="zoom in (+)">+</button>
 <button type="button" class="tgl-out" title="zoom out (-)">&minus;</button>
 <span class="tgl-status" role="status" aria-live="polite"></span>
@@ -392,7 +447,8 @@ const panel = R.querySelector(".tgl-panel"), status = R.querySelector(".tgl-stat
 const T = {}, O = {}, els = {}, edgeEls = [];
 D.tensors.forEach(t => { T[t.id] = t; });
 D.ops.forEach(o => { O[o.id] = o; });
-let cam = {x: 0, y: 0, s: 1}, step = {kind: null, i: -1}, selected = null;
+let cam = {x: 0, y: 0, s: 1}, step = {kind: null, i: -1}, selected = null, shown = null;
+const inside = D.inside || {};
 
 function el(tag, attrs, parent) {
   const e = document.createElementNS(NS, tag);
@@ -414,8 +470,10 @@ function edgeOf(node, toward, kind) {
   t = Math.min(t, 1);
   return [x + t * dx, y + t * dy];
 }
-function draw() {
-  const L = D.layout;
+function draw(L) {
+  view.replaceChildren(); edgeEls.length = 0;
+  for (const k in els) delete els[k];
+  shown = L;
   const edges = el("g", {}, view);
   L.edges.forEach(([a, b, pts]) => {
     pts = pts.slice();
@@ -426,9 +484,11 @@ function draw() {
                  edges);
     e.dataset.from = a; e.dataset.to = b; edgeEls.push(e);
   });
-  const defs = el("defs", {}, svg);
+  const defs = svg.querySelector("defs") || el("defs", {}, svg);
+  defs.replaceChildren();
   const m = el("marker", {id: ID + "-arrow", viewBox: "0 0 10 10", refX: 10, refY: 5,
-                          markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse"}, defs);
+                          markerWidth: 8, markerHeight: 8, markerUnits: "userSpaceOnUse",
+                          orient: "auto-start-reverse"}, defs);
   el("path", {d: "M0,0 L10,5 L0,10 z", fill: "#555"}, m);
   for (const id in L.nodes) {
     const [x, y, w, hh] = L.nodes[id], kind = L.kinds[id];
@@ -439,7 +499,7 @@ function draw() {
       el("ellipse", {cx: x, cy: y, rx: w / 2, ry: hh / 2, class: "tgl-shape"}, g) :
       el("rect", {x: x - w / 2, y: y - hh / 2, width: w, height: hh, class: "tgl-shape"}, g);
     shape.style.fill = fill; shape.dataset.fill = fill;
-    const lines = kind === "op" ? [O[id].name] : T[id].label;
+    const lines = id in T ? T[id].label : id in O ? [O[id].name] : L.labels[id];
     g.setAttribute("aria-label", (kind === "op" ? "op " : "tensor ") + lines.join(", "));
     lines.forEach((s, k) => {
       const t = el("text", {x: x, y: y + (k - (lines.length - 1) / 2) * 14 + 4,
@@ -457,7 +517,7 @@ function apply() {
   view.setAttribute("transform", `translate(${cam.x},${cam.y}) scale(${cam.s})`);
 }
 function fit() {
-  const r = svg.getBoundingClientRect(), L = D.layout;
+  const r = svg.getBoundingClientRect(), L = shown;
   const s = Math.min((r.width - 20) / Math.max(L.width, 1),
                      (r.height - 20) / Math.max(L.height, 1), 1.5);
   cam = {s: s, x: (r.width - L.width * s) / 2, y: (r.height - L.height * s) / 2};
@@ -471,7 +531,7 @@ function zoom(f, cx, cy) {
   apply();
 }
 function centre(id) {
-  const r = svg.getBoundingClientRect(), [x, y] = D.layout.nodes[id];
+  const r = svg.getBoundingClientRect(), [x, y] = shown.nodes[node(id)];
   const jump = cam.s < 0.6;  // too small to read: zoom in on it
   if (jump) cam.s = 1;
   const sx = cam.x + x * cam.s, sy = cam.y + y * cam.s;
@@ -579,47 +639,73 @@ function showStep(o, kind) {
     else panel.appendChild(h("p", "no gradient: this input needs none", "tgl-note"));
   });
 }
-function clearMarks() {
-  for (const id in els) els[id].classList.remove("tgl-current", "tgl-arriving", "tgl-receiving");
+function node(id) {
+  // where an op or tensor is drawn: itself, or the block of repeats it is collapsed into
+  return id in els ? id : inside[id];
+}
+function mark() {
+  for (const id in els) els[id].classList.remove("tgl-current", "tgl-arriving",
+                                                 "tgl-receiving", "tgl-visited");
   edgeEls.forEach(e => e.classList.remove("tgl-hot"));
+  if (selected && els[selected]) els[selected].classList.add("tgl-selected");
+  if (!step.kind) return;
+  const order = D[step.kind];
+  order.slice(0, step.i + 1).forEach(id => { if (node(id)) els[node(id)].classList.add(
+    "tgl-visited"); });
+  if (step.i < 0 || step.i >= order.length) return;
+  const o = O[order[step.i]], at = node(o.id);
+  els[at].classList.add("tgl-current");
+  if (step.kind === "backward") {
+    if (els[o.output]) els[o.output].classList.add("tgl-arriving");
+    o.inputs.forEach((i, k) => { if (o.parts[k] && els[i]) els[i].classList.add(
+      "tgl-receiving"); });
+    edgeEls.forEach(e => { if (e.dataset.to === at || e.dataset.from === at)
+                             e.classList.add("tgl-hot"); });
+  }
+}
+function showBlock(id) {
+  panel.replaceChildren();
+  const ops = D.forward.filter(o => inside[o] === id);
+  panel.appendChild(h("h3", shown.labels[id][0]));
+  panel.appendChild(h("p", `${ops.length} ops drawn as one node: "expand" draws them all`,
+                      "tgl-note"));
+  panel.appendChild(h("p", ops.map(o => O[o].name + " " + o).join(", "), "tgl-formula"));
 }
 function select(id) {
-  if (selected) els[selected].classList.remove("tgl-selected");
+  if (selected && els[selected]) els[selected].classList.remove("tgl-selected");
   selected = id; els[id].classList.add("tgl-selected");
-  (id in O ? showOp : showTensor)(id);
+  (id in O ? showOp : id in T ? showTensor : showBlock)(id);
 }
 function go(kind) {
-  if (step.kind !== kind) {
-    step = {kind: kind, i: -1};
-    for (const id in els) els[id].classList.remove("tgl-visited");
-  }
-  clearMarks();
+  if (step.kind !== kind) step = {kind: kind, i: -1};
   const order = D[kind];
-  if (step.i + 1 >= order.length) {
-    step.i = order.length;
+  step.i = Math.min(step.i + 1, order.length);
+  mark();
+  if (step.i >= order.length) {
     status.textContent = `${kind} pass done: ${order.length} ops`;
     status.dataset.op = ""; status.dataset.index = String(order.length);
     return;
   }
-  step.i += 1;
   const o = O[order[step.i]];
-  els[o.id].classList.add("tgl-current", "tgl-visited");
-  if (kind === "backward") {
-    els[o.output].classList.add("tgl-arriving");
-    o.inputs.forEach((i, k) => { if (o.parts[k]) els[i].classList.add("tgl-receiving"); });
-    edgeEls.forEach(e => { if (e.dataset.to === o.id || e.dataset.from === o.id)
-                             e.classList.add("tgl-hot"); });
-  }
   status.textContent = `${kind} ${step.i + 1}/${order.length}: ${o.name}`;
   status.dataset.op = o.id; status.dataset.kind = kind; status.dataset.index = String(step.i);
   showStep(o, kind); centre(o.id);
 }
 function reset() {
-  step = {kind: null, i: -1}; clearMarks();
-  for (const id in els) els[id].classList.remove("tgl-visited");
+  step = {kind: null, i: -1}; mark();
   status.textContent = `${D.ops.length} ops, ${D.tensors.length} tensors`;
   status.dataset.op = "";
 }
+function toggle() {
+  const small = shown === D.layout && D.collapsed;
+  draw(small ? D.collapsed : D.layout);
+  collapse.textContent = small ? "expand repeats" : "collapse repeats";
+  collapse.setAttribute("aria-pressed", String(!!small));
+  if (selected && !els[selected]) selected = null;
+  mark(); fit();
+}
+const collapse = R.querySelector(".tgl-collapse");
+if (D.collapsed) collapse.addEventListener("click", toggle); else collapse.remove();
 R.querySelector(".tgl-back").addEventListener("click", () => go("backward"));
 R.querySelector(".tgl-fwd").addEventListener("click", () => go("forward"));
 R.querySelector(".tgl-reset").addEventListener("click", reset);
@@ -632,7 +718,7 @@ R.addEventListener("keydown", ev => {
                 "-": () => zoom(0.8), "0": fit};
   if (keys[ev.key]) { keys[ev.key](); ev.preventDefault(); }
 });
-draw(); reset(); fit();
+draw(D.layout); reset(); fit();
 if (cam.s < 0.4) { cam.s = 0.6; centre("t0"); }  // a big graph: begin readable, at the root
 if (R.parentElement === document.body) R.focus({preventScroll: true});  // a page of its own
 R.dataset.ready = "1";
