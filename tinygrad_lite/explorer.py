@@ -24,7 +24,7 @@ import numpy as np
 
 from .files import write_file
 from .tensor import Tensor
-from .viz import PARAM_COLOR, ROOT_COLOR, Graph, GraphNode, Layout
+from .viz import PARAM_COLOR, ROOT_COLOR, Graph, GraphNode
 
 HEATMAP = 32        # the largest heat map embedded, in cells per side (larger arrays: block means)
 SMALL = 16          # arrays with at most this many elements are embedded number by number
@@ -126,7 +126,7 @@ def gradients(w: Walk) -> tuple[dict[int, np.ndarray], dict[tuple[str, int], np.
     return grads, parts
 
 
-def _bp_rules(w: Walk, names: dict[int, str]) -> None:
+def _bp_rules(w: Walk) -> None:
     """Fill each op's per-input rule: the first line of its docstring, and for the digit
     network's ops (Affine, Sigmoid, SquaredError) which of BP1-BP4 the step is."""
     readers: dict[int, list[OpInfo]] = {}
@@ -297,7 +297,7 @@ def page_data(root: Tensor, params: dict[str, Tensor] | None = None) -> dict:
     names = {id(t): name for name, t in (params or {}).items()}
     w = walk(root)
     grads, parts = gradients(w)
-    _bp_rules(w, names)
+    _bp_rules(w)
     labels = _labels(w, names)
     g = graph(w, labels)
     made_by = {op.output: op.id for op in w.ops}
