@@ -38,7 +38,7 @@ def graph_node(t: Tensor) -> tuple[Any, int]:
     """How `t` was made (its node: op, parents, saved, params; None for a leaf) and its creation
     number, which the engine's backward sorts by. The one place this module reads the engine's
     graph (a public `t.node` will replace it)."""
-    return t._node, t._n
+    return t.node, t.number
 
 
 @dataclass

@@ -8,8 +8,8 @@ autograd.grad and create_graph all go through it); `Tensor`, whose methods call 
 The ops live in `tinygrad_lite/ops/`, each a `Function` with forward, backward and jvp (the
 tangent rule) side by side. `g` is dC/d(out) for the final scalar C; each gradient has the shape
 of the broadcast result, and the engine sums it back to its input's shape in one place
-(`unbroadcast`). Each op registers itself by name in `ops` below: Tensor's methods call
-`ops.Add.apply(a, b)`, so this module does not import the ops package (which imports it).
+(`unbroadcast`). Each op registers itself by name in `ops`; Tensor's op methods
+(tensor_methods.py) call `ops.Add.apply(a, b)`, so the engine does not import the ops package.
 """
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ import contextlib
 import inspect
 import itertools
 import operator
-import types
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from . import observer
 from .errors import ShapeError
+from .tensor_methods import TensorMethods, ops
 from .observer import kernel, to_python, unsupported
 
 _grad_enabled = True
@@ -33,7 +33,6 @@ _next_number = itertools.count().__next__  # tensors are numbered as they are ma
 _creation_order = operator.attrgetter("_n")
 _requires_grad = operator.attrgetter("_requires_grad")
 _last_change = -1  # when a tensor was last changed in place, on the tensors' numbering
-ops = types.SimpleNamespace()  # every op class of tinygrad_lite.ops, by name (ops.Add...)
 
 
 def composite(fn: Callable) -> Callable:
@@ -398,6 +397,7 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
+@composite
 def operand(like: Tensor, x: Any) -> Tensor:
     """x as the other operand of an op on `like`: itself if a Tensor, a Python number as a
     constant of like's kind, an array or list as a Tensor."""
@@ -413,7 +413,7 @@ def operand(like: Tensor, x: Any) -> Tensor:
     raise TypeError(f"unsupported operand type for a Tensor op: {type(x).__name__}")
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
     `data` is the numpy array (a numpy array given is wrapped, not copied); `grad` is dC/d(data)
     after `C.backward()`, or None. Python floats and lists become float32, PyTorch's default.
@@ -569,113 +569,6 @@ class Tensor:
         """The same data, cut from the graph."""
         return Tensor._make(self._data, None)
 
-    # --- ops ------------------------------------------------------------------------------------
-    def __add__(self, x: Any) -> "Tensor": return ops.Add.apply(self, operand(self, x))
-    def __radd__(self, x: Any) -> "Tensor": return ops.Add.apply(operand(self, x), self)
-    def __sub__(self, x: Any) -> "Tensor": return ops.Sub.apply(self, operand(self, x))
-    def __rsub__(self, x: Any) -> "Tensor": return ops.Sub.apply(operand(self, x), self)
-    def __mul__(self, x: Any) -> "Tensor": return ops.Mul.apply(self, operand(self, x))
-    def __rmul__(self, x: Any) -> "Tensor": return ops.Mul.apply(operand(self, x), self)
-    def __truediv__(self, x: Any) -> "Tensor": return ops.Div.apply(self, operand(self, x))
-    def __rtruediv__(self, x: Any) -> "Tensor": return ops.Div.apply(operand(self, x), self)
-    def __neg__(self) -> "Tensor": return ops.Neg.apply(self)
-    def __matmul__(self, x: Any) -> "Tensor": return self.matmul(x)
-    def __rmatmul__(self, x: Any) -> "Tensor": return operand(self, x).matmul(self)
-
-    def matmul(self, x: Any) -> "Tensor":
-        return ops.matmul(self, operand(self, x))
-
-    def __pow__(self, p: Any) -> "Tensor": return ops.power(self, p)
-    def __rpow__(self, base: Any) -> "Tensor": return ops.rpower(base, self)
-
-    def exp(self) -> "Tensor": return ops.Exp.apply(self)
-    def log(self) -> "Tensor": return ops.Log.apply(self)
-    def sigmoid(self) -> "Tensor": return ops.Sigmoid.apply(self)
-    def relu(self) -> "Tensor": return ops.ReLU.apply(self)
-    def tanh(self) -> "Tensor": return ops.Tanh.apply(self)
-    def sqrt(self) -> "Tensor": return self**0.5
-
-    def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":
-        if min is None and max is None:
-            raise ValueError("clamp: give min, max or both")
-        return ops.Clamp.apply(self, lo=min, hi=max)
-
-    def sum(self, axis: int | tuple | None = None, keepdims: bool = False, *,
-            dim: int | tuple | None = None, keepdim: bool | None = None,
-            dtype: None = None, out: None = None) -> "Tensor":
-        """Σ over axis (all axes by default); PyTorch's dim/keepdim are accepted too."""
-        return ops.total(self, "sum", axis, keepdims, dim, keepdim, dtype, out)
-
-    def mean(self, axis: int | tuple | None = None, keepdims: bool = False, *,
-             dim: int | tuple | None = None, keepdim: bool | None = None,
-             dtype: None = None, out: None = None) -> "Tensor":
-        """Σ x / (number of elements summed); np.mean(t) calls this too."""
-        return ops.total(self, "mean", axis, keepdims, dim, keepdim, dtype, out)
-
-    def reshape(self, *shape: Any) -> "Tensor":
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.Reshape.apply(self, shape=shape)
-
-    def permute(self, *axes: int) -> "Tensor":
-        return ops.Permute.apply(self, axes=tuple(a % max(self.ndim, 1) for a in axes))
-
-    def transpose(self, dim0: int | None = None, dim1: int | None = None) -> "Tensor":
-        """No arguments: reverse the axes (numpy's .T); two: swap those axes (PyTorch's)."""
-        return ops.transpose(self, dim0, dim1)
-
-    T = property(transpose)
-
-    def swapaxes(self, axis0: int, axis1: int) -> "Tensor":
-        """Swap two axes (PyTorch's and numpy's name for transpose(dim0, dim1))."""
-        return self.transpose(axis0, axis1)
-
-    def __getitem__(self, index: Any) -> "Tensor":
-        unwrap = lambda i: i._data if isinstance(i, Tensor) else i  # noqa: E731
-        index = tuple(map(unwrap, index)) if isinstance(index, tuple) else unwrap(index)
-        return ops.GetItem.apply(self, index=index)
-
-    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
-        return ops.LogSoftmax.apply(self, axis=axis if dim is None else dim)
-
-    def softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
-        """e^x / Σ e^x along axis, as exp(log_softmax(x))."""
-        return self.log_softmax(axis if dim is None else dim).exp()
-
-    def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
-               keepdim: bool | None = None) -> "Tensor":
-        """Index of the first largest value, over all elements or along axis/dim (no gradient)."""
-        return ops.Argmax.apply(self, axis=axis if dim is None else dim,
-                                keepdims=keepdims if keepdim is None else keepdim)
-
-    # --- comparisons: elementwise, broadcasting, bool results without grad (as PyTorch) ------
-    __hash__ = object.__hash__  # hashing stays by identity: the engine keys dicts by tensor
-
-    def _compare(self, x: Any, op: str) -> Any:
-        return ops.compare(self, x, op, strict=False)
-
-    def __eq__(self, x: Any) -> Any: return self._compare(x, "eq")  # type: ignore[override]
-    def __ne__(self, x: Any) -> Any: return self._compare(x, "ne")  # type: ignore[override]
-    def __lt__(self, x: Any) -> Any: return self._compare(x, "lt")
-    def __le__(self, x: Any) -> Any: return self._compare(x, "le")
-    def __gt__(self, x: Any) -> Any: return self._compare(x, "gt")
-    def __ge__(self, x: Any) -> Any: return self._compare(x, "ge")
-
-    def eq(self, x: Any) -> "Tensor": return ops.compare(self, x, "eq", strict=True)
-    def ne(self, x: Any) -> "Tensor": return ops.compare(self, x, "ne", strict=True)
-    def lt(self, x: Any) -> "Tensor": return ops.compare(self, x, "lt", strict=True)
-    def le(self, x: Any) -> "Tensor": return ops.compare(self, x, "le", strict=True)
-    def gt(self, x: Any) -> "Tensor": return ops.compare(self, x, "gt", strict=True)
-    def ge(self, x: Any) -> "Tensor": return ops.compare(self, x, "ge", strict=True)
-
-    def any(self) -> "Tensor":
-        """True if any element is nonzero (no gradient)."""
-        return ops.AnyNonzero.apply(self)
-
-    def all(self) -> "Tensor":
-        """True if every element is nonzero (no gradient)."""
-        return ops.AllNonzero.apply(self)
-
     def __iter__(self) -> Any:
         """The sub-tensors along the first axis (a 0-d tensor cannot be iterated)."""
         if self.ndim == 0:
@@ -734,58 +627,3 @@ class Tensor:
     @property
     def retains_grad(self) -> bool:
         return getattr(self, "_retains", False)
-
-    # --- the network author's API: max/min, selection, joining and shape ops ------------------
-    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-            keepdims: bool = False) -> Any:
-        """The largest value. x.max(): over all elements; x.max(axis=a, keepdims=k): numpy's
-        values along an axis; x.max(d) or x.max(dim=d, keepdim=k): PyTorch's (values, indices)
-        pair. x.max(other_tensor) is x.maximum(other_tensor), as in PyTorch. Ties and NaN: see
-        ops.Max."""
-        if isinstance(dim, Tensor):
-            return self.maximum(dim)
-        return ops.extreme(self, "max", dim, keepdim, axis, keepdims)
-
-    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-            keepdims: bool = False) -> Any:
-        """The smallest value: the same spellings, tie and NaN rules as max."""
-        if isinstance(dim, Tensor):
-            return self.minimum(dim)
-        return ops.extreme(self, "min", dim, keepdim, axis, keepdims)
-
-    def maximum(self, other: Any) -> "Tensor":
-        return ops.Maximum.apply(self, operand(self, other))
-
-    def minimum(self, other: Any) -> "Tensor":
-        return ops.Minimum.apply(self, operand(self, other))
-
-    def abs(self) -> "Tensor": return ops.Abs.apply(self)
-    def __abs__(self) -> "Tensor": return ops.Abs.apply(self)
-
-    def where(self, condition: Any, other: Any) -> "Tensor":
-        """self where condition is true, else other (PyTorch's x.where(cond, y))."""
-        return ops.where(condition, self, other)
-
-    def gather(self, dim: int, index: Any) -> "Tensor":
-        """out[i][j][k] = self[i][index[i][j][k]][k] for dim=1 (likewise for any dim)."""
-        return ops.gather(self, dim, index)
-
-    def squeeze(self, dim: int | tuple | None = None) -> "Tensor":
-        """Drop axes of size 1: all of them, or those in dim that have size 1 (PyTorch's)."""
-        return ops.squeeze(self, dim)
-
-    def unsqueeze(self, dim: int) -> "Tensor":
-        """Insert an axis of size 1 at dim (in -ndim-1 .. ndim)."""
-        return ops.unsqueeze(self, dim)
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
-        """Merge the axes start_dim..end_dim (inclusive) into one."""
-        return ops.flatten(self, start_dim, end_dim)
-
-    def view(self, *shape: Any) -> "Tensor":
-        """The same as reshape (numpy arrays need no contiguity)."""
-        return self.reshape(*shape)
-
-    def expand(self, *sizes: Any) -> "Tensor":
-        """A broadcast view to sizes; -1 keeps an axis' size; new axes go in front."""
-        return ops.expand(self, *sizes)

@@ -229,3 +229,11 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else int(s)
                   for i, s in enumerate(sizes))
     return Expand.apply(x, shape=shape)
+
+
+@composite
+def getitem(x: Tensor, index: Any) -> Tensor:
+    """x[index]: ints, slices, None, Ellipsis, index arrays and Tensors, bool masks."""
+    unwrap = lambda i: data_of(i) if isinstance(i, Tensor) else i  # noqa: E731
+    index = tuple(map(unwrap, index)) if isinstance(index, tuple) else unwrap(index)
+    return GetItem.apply(x, index=index)
