@@ -32,9 +32,14 @@ What could make a replay differ from the eager step is refused with CaptureError
   tangents outside the recorded kernels. First-order autograd.grad, vjp and the reverse-mode
   jacobian are recorded like backward().
 
+What the replay checks and re-captures for (running the step eagerly and recording it anew, so
+no stale replay runs): a module the step called switched between train() and eval(), or given
+another layer, parameter, array (`p.data = ...`) or setting (Dropout's p) since; checked in full
+only when some module's attribute or some tensor's array was set since the last check.
+
 What remains the caller's to keep constant between replays: Python values the step reads from
-outside (a global, a closure variable, a layer assigned anew, a learning rate schedule written as
-a Python number in the step) are frozen at capture, while an optimizer's own settings (`lr`) are
+outside (a global, a closure variable, a learning rate schedule written as a Python number in
+the step) are frozen at capture, while an optimizer's own settings (`lr`) are
 read afresh by each replay of its step; objects the step makes (an optimizer, a layer, a Tensor
 from a Python list) are made once, at capture, and reused; arrays from outside are read live, so
 changing them in place is seen, replacing them is not. A random array drawn in the step is
@@ -47,8 +52,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .nn import Module, module_changes
 from .observer import Observer, observe
-from .tensor import Tensor, data_of, from_numpy, next_number
+from .tensor import Tensor, data_of, from_numpy, next_number, replacements
 
 
 class CaptureError(RuntimeError):
@@ -65,12 +71,17 @@ class Recorder(Observer):
         self.input_ids = {id(a): i for i, a in enumerate(inputs)}
         self.produced = set(self.input_ids)
         self.first = next_number()  # tensors numbered below existed before capture
+        self.modules: dict[int, Module] = {}  # the modules called, guarded at each replay
+        self.outside: dict[int, Tensor] = {}  # tensors from before the step (parameters)
 
     def kernel(self, fn: Callable, args: Any, params: dict, out: Any,
                tensors: tuple = ()) -> None:
         for t in tensors:  # a tensor from outside the step (a parameter) holding an input array
+            if t.number >= self.first:
+                continue
+            self.outside[id(t)] = t
             i = self.input_ids.get(id(data_of(t)))
-            if i is not None and t.number < self.first:
+            if i is not None:
                 raise CaptureError(
                     f"input {i} of shape {t.shape} is the array of a tensor made outside the "
                     "step (a parameter?); a replay would read the new input in its place; pass "
@@ -94,6 +105,11 @@ class Recorder(Observer):
     def unsupported(self, what: str, why: str) -> None:
         raise CaptureError(f"{what} cannot be captured: {why}; run this step eagerly")
 
+    def module(self, module: Module) -> None:
+        self.modules[id(module)] = module
+
+
+
     def new_array(self, data: np.ndarray, arr: np.ndarray) -> None:
         """A Tensor is being built from `data`, cast to `arr`."""
         if id(data) not in self.produced:
@@ -103,6 +119,28 @@ class Recorder(Observer):
                 "captured function as an input")
         if arr is not data:
             self.kernel(np.ndarray.astype, (data, arr.dtype), {}, arr)
+
+
+def _state(modules: list, tensors: list) -> tuple:
+    """What a replay assumes still holds: the called modules' layers, parameters, settings and
+    train/eval mode, and the arrays of the tensors from outside the step that it used."""
+    return (tuple(_module_state(m) for m in modules), tuple(id(data_of(t)) for t in tensors))
+
+
+def _module_state(m: Module) -> tuple:
+    """A module's mode, and what each attribute is: a layer (recursively), a tensor and its
+    array, a setting's value, or another object's identity."""
+    items = []
+    for k, v in vars(m).items():
+        if isinstance(v, Module):
+            items.append((k, id(v), _module_state(v)))
+        elif isinstance(v, Tensor):
+            items.append((k, id(v), id(data_of(v))))
+        elif v is None or isinstance(v, (bool, int, float, str, tuple)):
+            items.append((k, v))
+        else:
+            items.append((k, id(v)))
+    return (type(m), m.training, tuple(items))
 
 
 def _is_literal(obj: Any) -> bool:
@@ -212,11 +250,15 @@ class CapturedStep:
         self._replay: Callable | None = None
         self._n_inputs = 0
         self._result_kind: Any = None
+        self._guarded: tuple = ([], [])  # the modules and outside tensors the step used
+        self._clock: tuple = ()  # (module_changes(), replacements()) when last checked
+        self._state: tuple = ()
+        self.captures = 0  # how many times the step was captured (a change re-captures it)
 
     def __call__(self, *inputs: Any) -> Any:
         arrays = [x if x.__class__ is np.ndarray else _input_array(x, i)
                   for i, x in enumerate(inputs)]
-        if self._replay is None:
+        if self._replay is None or not self._unchanged():
             return self._capture(arrays)
         if len(arrays) != self._n_inputs:
             raise CaptureError(f"this step was captured for {self._n_inputs} inputs, "
@@ -227,6 +269,15 @@ class CapturedStep:
         if self._result_kind is tuple:
             return tuple(from_numpy(np.asarray(o)) for o in out)
         return None
+
+    def _unchanged(self) -> bool:
+        """Whether what the replay assumes still holds (checked in full only after a module's
+        attribute was set or a tensor's array replaced somewhere since the last check)."""
+        clock = (module_changes(), replacements())
+        if clock == self._clock:
+            return True
+        self._clock = clock
+        return _state(*self._guarded) == self._state
 
     def _capture(self, arrays: list[np.ndarray]) -> Any:
         rec = Recorder(arrays)
@@ -245,6 +296,10 @@ class CapturedStep:
         exec(compile(self.source, f"<captured {getattr(self.fn, '__name__', 'step')}>", "exec"),
              namespace)
         self._replay, self._n_inputs = namespace["step"], len(arrays)
+        self._guarded = (list(rec.modules.values()), list(rec.outside.values()))
+        self._state = _state(*self._guarded)
+        self._clock = (module_changes(), replacements())
+        self.captures += 1
         self._result_kind = type(result) if result is not None else None
         return result
 

@@ -10,8 +10,18 @@ import numpy as np
 
 from . import functional as F
 from .creation import generator
+from .observer import module_called
 from .ops.conv import as_pair
 from .tensor import Tensor, kernel, mark_changed, zero_grads
+
+
+_changes = 0  # how many times an attribute of a Module was set (a layer, a parameter, mode)
+
+
+def module_changes() -> int:
+    """How many times an attribute of any Module was set: a layer or a parameter assigned,
+    train() or eval() (capture checks it before each replay)."""
+    return _changes
 
 
 class Module:
@@ -25,6 +35,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any) -> Tensor:
+        module_called(self)
         return self.forward(*args)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -37,6 +48,8 @@ class Module:
                 "parameters is not registered, so parameters(), state_dict() and optimizers "
                 f"would miss them; use nn.ModuleList({name}) for layers, or assign each "
                 "parameter to its own attribute")
+        global _changes
+        _changes += 1
         object.__setattr__(self, name, value)
 
     def children(self) -> Iterator[tuple[str, "Module"]]:

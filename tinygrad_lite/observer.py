@@ -23,7 +23,8 @@ class Observer:
     to_python(how)                a tensor's values leave for Python (.item(), bool(), repr...);
     new_array(data, arr)          a Tensor is built from an array made outside the ops;
     unsupported(what, why)        a feature starts that the observer may refuse (create_graph,
-                                  forward mode).
+                                  forward mode);
+    module(m)                     an nn.Module is called (capture guards its layers and mode).
     """
 
     def kernel(self, fn: Callable, args: Any, params: dict, out: Any, tensors: tuple = ()) -> None:
@@ -36,6 +37,9 @@ class Observer:
         pass
 
     def unsupported(self, what: str, why: str) -> None:
+        pass
+
+    def module(self, module: Any) -> None:
         pass
 
 
@@ -71,3 +75,9 @@ def unsupported(what: str, why: str) -> None:
     """Tell the observer that a feature starts that it may refuse (it raises if it does)."""
     if current is not None:
         current.unsupported(what, why)
+
+
+def module_called(module: Any) -> None:
+    """Tell the observer that an nn.Module is called."""
+    if current is not None:
+        current.module(module)

@@ -33,6 +33,7 @@ _next_number = itertools.count().__next__  # tensors are numbered as they are ma
 _creation_order = operator.attrgetter("_n")
 _requires_grad = operator.attrgetter("_requires_grad")
 _last_change = -1  # when a tensor was last changed in place, on the tensors' numbering
+_replaced = 0  # how many times a tensor's array was replaced (t.data = ...)
 
 
 def composite(fn: Callable) -> Callable:
@@ -49,6 +50,11 @@ def mark_changed(*tensors: Tensor) -> None:
     _last_change = _next_number()
     for t in tensors:
         t._changed = _last_change
+
+
+def replacements() -> int:
+    """How many times a tensor's array was replaced by `t.data = ...` (capture checks it)."""
+    return _replaced
 
 
 def next_number() -> int:
@@ -454,7 +460,8 @@ class Tensor(TensorMethods):
         arr = _as_array(value)
         if arr.dtype.kind != "f" and self._requires_grad:
             raise TypeError(f"data: a tensor that requires grad needs float data, got {arr.dtype}")
-        self._data = arr
+        global _replaced
+        self._data, _replaced = arr, _replaced + 1
         mark_changed(self)
 
     @property

@@ -176,3 +176,22 @@ class TensorMethods:
     def expand(self, *sizes: Any) -> "Tensor":
         """A broadcast view to sizes; -1 keeps an axis' size; new axes go in front."""
         return ops.expand(self, *sizes)
+
+    # --- in place, with PyTorch's rules: a tensor that requires grad changes only under
+    # no_grad (a graph that saved its old values is then refused at backward) -------------------
+    def __iadd__(self, x: Any) -> "Tensor": return ops.update_(self, "add_", x, augmented=True)
+    def __isub__(self, x: Any) -> "Tensor": return ops.update_(self, "sub_", x, augmented=True)
+    def __imul__(self, x: Any) -> "Tensor": return ops.update_(self, "mul_", x, augmented=True)
+    def __itruediv__(self, x: Any) -> "Tensor":
+        return ops.update_(self, "div_", x, augmented=True)
+    def add_(self, other: Any, *, alpha: float = 1) -> "Tensor":
+        return ops.update_(self, "add_", other, alpha)
+    def sub_(self, other: Any, *, alpha: float = 1) -> "Tensor":
+        return ops.update_(self, "sub_", other, alpha)
+    def mul_(self, other: Any) -> "Tensor": return ops.update_(self, "mul_", other)
+    def div_(self, other: Any) -> "Tensor": return ops.update_(self, "div_", other)
+    def zero_(self) -> "Tensor": return ops.fill_(self, 0)
+    def fill_(self, value: Any) -> "Tensor": return ops.fill_(self, value)
+    def copy_(self, src: Any) -> "Tensor": return ops.copy_(self, src)
+    def clamp_(self, min: float | None = None, max: float | None = None) -> "Tensor":
+        return ops.clamp_(self, min, max)

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ShapeError
-from ..tensor import Function, Tensor, composite, data_of, operand
+from ..tensor import (Function, Tensor, composite, data_of, is_grad_enabled, kernel, mark_changed,
+                      operand)
 
 
 class Add(Function):
@@ -254,3 +255,94 @@ def rpower(base: Any, x: Tensor) -> Tensor:
     if not isinstance(base, (int, float, np.integer, np.floating)) or not base > 0:
         raise TypeError(f"b ** Tensor needs a positive constant number b, got {base!r}")
     return (x * math.log(base)).exp()
+
+
+# --- in place: x += y, x.add_(y), fill_, copy_, clamp_ ---------------------------------------
+
+UPDATES = {"add_": np.add, "sub_": np.subtract, "mul_": np.multiply, "div_": np.true_divide}
+
+
+def _write(dst: np.ndarray, src: np.ndarray, fn: Any) -> None:
+    """dst = fn(dst, src) in place, dst keeping its dtype (a kernel, so capture repeats it)."""
+    fn(dst, src, out=dst, casting="same_kind")
+
+
+def _assign(dst: np.ndarray, src: np.ndarray) -> None:
+    np.copyto(dst, src, casting="unsafe")  # as PyTorch's fill_ and copy_ (2.5 into ints: 2)
+
+
+def _clip(dst: np.ndarray, lo: Any, hi: Any) -> None:
+    np.clip(dst, lo, hi, out=dst, casting="same_kind")
+
+
+def _into(x: Tensor, name: str, fn: Any, *args: Any) -> Tensor:
+    """Run the kernel fn(x's array, *args), which writes into it; then date x's change."""
+    dst = data_of(x)
+    try:
+        kernel(fn, dst, *args)
+    except TypeError:  # numpy's UFuncTypeError: the result's dtype does not fit x's
+        kind = args[1](dst[:0], np.asarray(args[0])).dtype if fn is _write else "float"
+        raise RuntimeError(f"{name}: a result of dtype {kind} can't be cast to the desired "
+                           f"output type {dst.dtype}") from None
+    except ValueError as e:
+        raise ShapeError(f"{name}: the values cannot be written into a tensor of shape "
+                         f"{dst.shape} ({e})") from None
+    kernel(mark_changed, x)  # graphs that saved x's old values are refused at backward
+    return x
+
+
+def _in_place(x: Tensor, other: Any, name: str) -> bool:
+    """Whether x can change in place, PyTorch's rule: never a leaf that requires grad while
+    grad mode is on (a RuntimeError); an op result with a graph, or a value that would join
+    x to a graph, is not changed in place here (the caller decides)."""
+    if not is_grad_enabled():
+        return True
+    if x.requires_grad and x.is_leaf:
+        raise RuntimeError(f"{name}: a leaf Tensor that requires grad is being used in an "
+                           "in-place operation; do it under `with no_grad():`")
+    return not x.requires_grad and not (isinstance(other, Tensor) and other.requires_grad)
+
+
+@composite
+def update_(x: Tensor, name: str, other: Any, alpha: float = 1, augmented: bool = False
+            ) -> Tensor:
+    """x.add_(y, alpha=a) is x += a y, likewise sub_, mul_, div_, in place (see _in_place).
+    For `x += y` (augmented) where x cannot change in place, the result is x + y, a new tensor
+    the name is bound to, as Python does for immutable values."""
+    if not _in_place(x, other, name):
+        if augmented:
+            out = UPDATES[name].__name__
+            return {"add": x.__add__, "subtract": x.__sub__, "multiply": x.__mul__,
+                    "true_divide": x.__truediv__}[out](other)
+        raise RuntimeError(f"{name}: in place on a tensor with a graph (or with a value that "
+                           f"requires grad) is not supported; write x = x {name[:3]} y")
+    y = data_of(operand(x, other))
+    return _into(x, name, _write, y if alpha == 1 else y * alpha, UPDATES[name])
+
+
+@composite
+def fill_(x: Tensor, value: Any) -> Tensor:
+    """Every element of x set to value, in place (zero_ is fill_(0))."""
+    _in_place(x, None, "fill_") or _refuse("fill_")
+    return _into(x, "fill_", _assign, np.asarray(data_of(value)))
+
+
+@composite
+def copy_(x: Tensor, src: Any) -> Tensor:
+    """x's values replaced by src's (broadcast to x's shape, cast to x's dtype), in place."""
+    _in_place(x, src, "copy_") or _refuse("copy_")
+    return _into(x, "copy_", _assign, np.asarray(data_of(src)))
+
+
+@composite
+def clamp_(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """x clamped to [min, max] in place."""
+    if min is None and max is None:
+        raise ValueError("clamp_: give min, max or both")
+    _in_place(x, None, "clamp_") or _refuse("clamp_")
+    return _into(x, "clamp_", _clip, min, max)
+
+
+def _refuse(name: str) -> None:
+    raise RuntimeError(f"{name}: in place on a tensor with a graph is not supported; make a new "
+                       "tensor instead")
