@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .files import kind, size_text, write_file
+from .files import OutputExists, kind, size_text, write_file
 from .tensor import Tensor
 
 _META = "__metadata__"
@@ -24,15 +24,35 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, unreadable, truncated, or not a plain .npz of arrays."""
 
 
+class CheckpointExists(CheckpointError, FileExistsError):
+    """save(replace=False) found a file at the path when linking the checkpoint in."""
+
+
+def _check_header(shape: Any, fortran: Any, dtype: Any, where: str) -> None:
+    """CheckpointError unless an .npy header declares a plain array: a tuple of non-negative
+    ints (not bools) as shape, a bool order, a numeric dtype without objects."""
+    if (not isinstance(shape, tuple) or
+            not all(type(n) is int and n >= 0 for n in shape)):
+        raise CheckpointError(f"{where} has a malformed .npy header: shape {shape!r} is not a "
+                              "tuple of non-negative integers")
+    if type(fortran) is not bool:
+        raise CheckpointError(f"{where} has a malformed .npy header: fortran_order "
+                              f"{fortran!r} is not True or False")
+    if not isinstance(dtype, np.dtype):
+        raise CheckpointError(f"{where} has a malformed .npy header: descr {dtype!r}")
+
+
 def save(state_dict: dict[str, Any], path: str | os.PathLike,
-         metadata: dict[str, Any] | None = None) -> None:
+         metadata: dict[str, Any] | None = None, replace: bool = True) -> None:
     """Write arrays (and optional JSON-able metadata) to `path` atomically.
 
     A temporary file in the same folder is written, fsynced and renamed over `path`, so an
     interrupted save (an exception, SIGTERM, a crash) never leaves a half-written checkpoint.
     If `path` is a symbolic link, the file it points to is replaced and the link kept; a
     directory, device, FIFO or socket at `path` raises CheckpointError. The file gets the usual
-    permissions (0666 minus the umask)."""
+    permissions (0666 minus the umask). replace=False: a file at `path` when the checkpoint is
+    linked in (even one that appeared while training ran) is left as it is, and
+    files.OutputExists (a CheckpointError) is raised."""
     arrays = {}
     for name, value in state_dict.items():
         arr = np.asarray(value.data if isinstance(value, Tensor) else value)
@@ -52,10 +72,9 @@ def save(state_dict: dict[str, Any], path: str | os.PathLike,
                     np.lib.format.write_array(member, arr, allow_pickle=False)
 
     try:
-        write_file(path, write, replace=True, error=CheckpointError)
-    except OSError as e:
-        raise CheckpointError(f"cannot write checkpoint {os.fspath(path)}: "
-                              f"{e.strerror or e}") from None
+        write_file(path, write, replace=replace, error=CheckpointError)
+    except OutputExists as e:
+        raise CheckpointExists(str(e)) from None
 
 
 def _read_entry(z: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, max_bytes: int
@@ -71,6 +90,7 @@ def _read_entry(z: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, max_bytes:
         except Exception as e:  # numpy parses the header as a Python literal: any error is ours
             raise CheckpointError(f"{path}: entry {name!r} has a malformed .npy header "
                                   f"({type(e).__name__}: {e})") from None
+        _check_header(shape, fortran, dtype, f"{path}: entry {name!r}")
         if dtype.hasobject or dtype.kind not in ("fiubU" if name == _META else "fiub"):
             raise CheckpointError(f"{path}: entry {name!r} is not a numeric array "
                                   f"(dtype {dtype})")
