@@ -75,6 +75,9 @@ def save(state_dict: dict[str, Any], path: str | os.PathLike,
         write_file(path, write, replace=replace, error=CheckpointError)
     except OutputExists as e:
         raise CheckpointExists(str(e)) from None
+    except OSError as e:  # writing the arrays: disk full, an I/O error
+        raise CheckpointError(f"cannot write checkpoint {os.fspath(path)}: "
+                              f"{e.strerror or e}") from None
 
 
 def _read_entry(z: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, max_bytes: int
