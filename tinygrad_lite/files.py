@@ -5,8 +5,8 @@ fsyncs it, then renames it over the target (`replace=True`) or links it in only 
 exists (`replace=False`): whether a file is in the way is decided when the file is linked in,
 not when the command started. `check_output` checks, before any work, that a path can be
 written (its folder exists and takes new files; no file there unless it may be replaced).
-Errors name the path the caller gave, never the temporary file. The temporary file is removed on any exception and on SIGTERM or
-SIGHUP (the signal is then re-delivered to the previous handler); one left by a killed process
+Errors name the path the caller gave, never the temporary file. The temporary file is removed
+on any exception and on SIGTERM or SIGHUP (the signal is then re-delivered to the previous handler); one left by a killed process
 is removed by the next write of the same name. New files get mode 0666 minus the umask.
 """
 from __future__ import annotations

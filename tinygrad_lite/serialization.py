@@ -116,6 +116,33 @@ def _read_entry(z: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, max_bytes:
     return flat.view(dtype).reshape(shape, order="F" if fortran else "C")
 
 
+def _read_entries(z: zipfile.ZipFile, path: str, file_size: int, max_bytes: int
+                  ) -> dict[str, np.ndarray]:
+    """Every entry of an open checkpoint, each checked before it is read (see load)."""
+    entries = z.infolist()
+    total = sum(entry.file_size for entry in entries)
+    if total > max_bytes:
+        raise CheckpointError(f"{path}: its entries declare {total:,} bytes in all, more than "
+                              f"the {size_text(max_bytes)} limit for checkpoints (load's "
+                              "max_bytes)")
+    arrays: dict[str, np.ndarray] = {}
+    for entry in entries:
+        name = entry.filename[:-4]
+        if not entry.filename.endswith(".npy") or name in arrays:
+            raise CheckpointError(f"{path}: entry {entry.filename!r} is not an .npy array or "
+                                  "appears twice")
+        if entry.compress_size > file_size:
+            raise CheckpointError(f"{path}: entry {name!r} claims {entry.compress_size:,} "
+                                  f"bytes, the file has {file_size:,} (truncated)")
+        if entry.file_size > max(64 << 20, _BOMB_RATIO * entry.compress_size):
+            raise CheckpointError(
+                f"{path}: entry {name!r} declares {entry.file_size:,} bytes compressed into "
+                f"{entry.compress_size:,}, more than {_BOMB_RATIO} times: refusing a likely "
+                "decompression bomb")
+        arrays[name] = _read_entry(z, entry, path, max_bytes)
+    return arrays
+
+
 def load(path: str | os.PathLike, with_metadata: bool = False,
          max_bytes: int = MAX_BYTES) -> Any:
     """Read a checkpoint written by save(): name -> array (and the metadata dict if asked).
@@ -135,34 +162,13 @@ def load(path: str | os.PathLike, with_metadata: bool = False,
         raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror or e}") from None
     if magic != b"PK\x03\x04":
         raise CheckpointError(f"{path} is not a checkpoint: expected an .npz (zip) file")
-    arrays = {}
     try:
         with zipfile.ZipFile(path) as z:
-            entries = z.infolist()
-            total = sum(entry.file_size for entry in entries)
-            if total > max_bytes:
-                raise CheckpointError(f"{path}: its entries declare {total:,} bytes in all, "
-                                      f"more than the {size_text(max_bytes)} limit for checkpoints "
-                                      "(load's max_bytes)")
-            for entry in entries:
-                name = entry.filename[:-4]
-                if not entry.filename.endswith(".npy") or name in arrays:
-                    raise CheckpointError(f"{path}: entry {entry.filename!r} is not an .npy "
-                                          "array or appears twice")
-                if entry.compress_size > info.st_size:
-                    raise CheckpointError(f"{path}: entry {name!r} claims {entry.compress_size:,} "
-                                          f"bytes, the file has {info.st_size:,} (truncated)")
-                if entry.file_size > max(64 << 20, _BOMB_RATIO * entry.compress_size):
-                    raise CheckpointError(
-                        f"{path}: entry {name!r} declares {entry.file_size:,} bytes compressed "
-                        f"into {entry.compress_size:,}, more than {_BOMB_RATIO} times: refusing "
-                        "a likely decompression bomb")
-                arrays[name] = _read_entry(z, entry, path, max_bytes)
+            arrays = _read_entries(z, path, info.st_size, max_bytes)
     except CheckpointError:
         raise
     except MemoryError:
-        raise CheckpointError(f"{path}: not enough memory for its {total:,} bytes of arrays") \
-            from None
+        raise CheckpointError(f"{path}: not enough memory for its arrays") from None
     except (ValueError, OSError, EOFError, KeyError, RuntimeError, NotImplementedError,
             zipfile.BadZipFile, zlib.error) as e:
         raise CheckpointError(f"{path} is not a valid checkpoint: {e}") from None
