@@ -129,7 +129,7 @@ def check_target(path: str | os.PathLike, error: type[Exception]) -> tuple[str, 
     via = f" (the link's target {target})" if target != path else ""
     try:
         mode = os.stat(target).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
         raise error(f"{path} is a {kind(mode)}{via}, not a regular file; refusing to replace it")
@@ -137,7 +137,8 @@ def check_target(path: str | os.PathLike, error: type[Exception]) -> tuple[str, 
         raise error(f"{path}{via} is read-only; refusing to replace it")
     folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):
-        raise error(f"cannot write {path}: folder {folder} does not exist")
+        raise error(f"cannot write {path}: folder {folder} "
+                    + ("is not a folder" if os.path.exists(folder) else "does not exist"))
     return target, mode
 
 
