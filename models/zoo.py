@@ -5,6 +5,11 @@ A recipe is how a model is trained by default (every field a `train` flag overri
 the seed's network and recipe; the chapter-6 rows use the book's architectures, trained with
 Adam in a few epochs (the book's SGD for 60 epochs would take hours on two cores); `conv` is
 the quickest recipe here that reaches 99% test accuracy.
+
+The zoo also says which settings cannot train a model (`check_recipe`: e.g. Nielsen's
+cross-entropy needs sigmoid outputs, which a conv model's logits are not), what a checkpoint
+records (`RECORD`, `save_checkpoint`), what kind of output an ensemble averages
+(`output_kind`), and how much memory one image's forward pass holds (`activation_bytes`).
 """
 from __future__ import annotations
 

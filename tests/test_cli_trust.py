@@ -171,6 +171,7 @@ def test_a_graph_is_not_written_over_an_existing_file(capsys, data):
     (["train", "--save", "x.png", "--plot", "x.png"], "x.png"),
     (["train", "--save", "p-weights.png", "--plot", "p.png"], "p-weights.png"),
     (["train", "--no-save", "--force"], "--force"),
+    (["train", "--limit", "5", "--batch-size", "10"], "--limit 5"),
     (["graph", "--force"], "--force"),
     (["graph", "--engine", "matplotlib"], "--engine"),
     (["graph", "--out", "g.txt"], "--out"),

@@ -80,6 +80,9 @@ def fill_recipe(args: argparse.Namespace) -> None:
         raise UsageError("--expand-data and --limit cannot be combined: the expanded set is "
                          "made from all 60,000 images" + (f" (--model {args.model} expands "
                          "by default: pass --no-expand-data)" if by_default else ""))
+    if args.limit and args.batch_size > args.limit:
+        raise UsageError(f"--batch-size {args.batch_size} is more than the --limit {args.limit} "
+                         "training images")
     if args.force and not args.save and not args.plot:
         raise UsageError("--force replaces files at --save or --plot, and there are none "
                          "(--no-save without --plot)")
