@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tinygrad_lite import CheckpointError, nn
+from tinygrad_lite import nn
 
 from .network import NeuralNetwork
 
@@ -61,18 +61,3 @@ class DigitNet(nn.Sequential):
                 not all(type(n) is int and n > 0 for n in sizes)):
             raise ValueError(f"DigitNet sizes must be two or more positive ints, got {sizes!r}")
         return sum(m * n + n for m, n in zip(sizes, sizes[1:]))
-
-    def save_checkpoint(self, path: str, **recipe: Any) -> None:
-        """Write the weights and the architecture (see models.zoo.save_checkpoint)."""
-        from .zoo import save_checkpoint
-        save_checkpoint(self, path, **recipe)
-
-    @classmethod
-    def from_checkpoint(cls, path: str) -> tuple["DigitNet", dict]:
-        """The network in a checkpoint written by `save_checkpoint`, and its metadata;
-        CheckpointError naming the file if it holds no valid DigitNet."""
-        from .zoo import load_checkpoint
-        model, meta = load_checkpoint(path)
-        if not isinstance(model, cls):
-            raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a DigitNet")
-        return model, meta

@@ -105,6 +105,32 @@ TOLERANCES = {"float64": (1e-6, 1e-6, 1e-12), "float32": (1e-2, 5e-2, 1e-5)}
 ROUNDING = 16
 
 
+def _differences(cost: Any, p: Tensor, grad: np.ndarray, mode: str, eps: float,
+                 directions: int, rng: np.random.Generator) -> tuple[Any, Any, str]:
+    """(numeric, analytic, what was checked) for one parameter: central differences of every
+    element (mode "full"), or of random unit directions u against ⟨∇C, u⟩ ("projection")."""
+    if mode == "full":
+        try:
+            numeric = numerical_grad(cost, [p], eps)[0].reshape(-1)
+        except GradcheckError:  # the cost is not finite near θ: the check fails
+            numeric = np.full(grad.size, np.nan)
+        return numeric, grad, f"all {grad.size} elements"
+    numeric, analytic = np.empty(directions), np.empty(directions)
+    orig = p.data.copy()
+    try:
+        for k in range(directions):
+            u = rng.normal(size=p.shape)
+            u /= np.linalg.norm(u)
+            p.data[...] = orig + eps * u
+            plus = float(cost().data)
+            p.data[...] = orig - eps * u
+            minus = float(cost().data)
+            numeric[k], analytic[k] = (plus - minus) / (2 * eps), grad @ u.reshape(-1)
+    finally:
+        p.data[...] = orig
+    return numeric, analytic, f"{directions} random directions"
+
+
 def check_gradients(model: DigitNet, X: np.ndarray, Y: np.ndarray, mode: str = "full",
                     directions: int = 10, seed: int = 0) -> list[ParamCheck]:
     """For each parameter of `model` at inputs X (N, n_in), targets Y (N, n_out) and the
@@ -140,27 +166,7 @@ def check_gradients(model: DigitNet, X: np.ndarray, Y: np.ndarray, mode: str = "
     results = []
     for name, p in model.named_parameters():
         grad = p.grad.reshape(-1).astype(np.float64)
-        if mode == "full":
-            try:
-                numeric = numerical_grad(cost, [p], eps)[0].reshape(-1)
-            except GradcheckError:  # the cost is not finite near θ: the check fails
-                numeric = np.full(grad.size, np.nan)
-            analytic, checked = grad, f"all {grad.size} elements"
-        else:
-            numeric, analytic = np.empty(directions), np.empty(directions)
-            orig = p.data.copy()
-            try:
-                for k in range(directions):
-                    u = rng.normal(size=p.shape)
-                    u /= np.linalg.norm(u)
-                    p.data[...] = orig + eps * u
-                    plus = float(cost().data)
-                    p.data[...] = orig - eps * u
-                    minus = float(cost().data)
-                    numeric[k], analytic[k] = (plus - minus) / (2 * eps), grad @ u.reshape(-1)
-            finally:
-                p.data[...] = orig
-            checked = f"{directions} random directions"
+        numeric, analytic, checked = _differences(cost, p, grad, mode, eps, directions, rng)
         h = hand[name].reshape(-1).astype(np.float64)
         floor = np.sqrt(numeric.size) * noise / tol_numeric
         check = ParamCheck(name, p.shape, checked,
@@ -255,7 +261,8 @@ def _summary(v: np.ndarray) -> str:
     return f"min {v.min():+.3e}  mean {v.mean():+.3e}  max {v.max():+.3e}"
 
 
-def explain_report(net: NeuralNetwork, x: np.ndarray, y: np.ndarray, title: str) -> tuple[str, bool]:
+def explain_report(net: NeuralNetwork, x: np.ndarray, y: np.ndarray,
+                   title: str) -> tuple[str, bool]:
     """The text `tinygrad-lite explain` prints: BP1-BP4 layer by layer (output layer first, as
     backprop visits them) beside autodiff, and whether the two agree to float64 rounding."""
     reports = explain_backprop(net, x, y)

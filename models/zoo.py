@@ -5,11 +5,16 @@ A recipe is how a model is trained by default (every field a `train` flag overri
 the seed's network and recipe; the chapter-6 rows use the book's architectures, trained with
 Adam in a few epochs (the book's SGD for 60 epochs would take hours on two cores); `conv` is
 the quickest recipe here that reaches 99% test accuracy.
+
+The zoo also says which settings cannot train a model (`check_recipe`: e.g. Nielsen's
+cross-entropy needs sigmoid outputs, which a conv model's logits are not), what a checkpoint
+records (`RECORD`, `save_checkpoint`), what kind of output an ensemble averages
+(`output_kind`), and how much memory one image's forward pass holds (`activation_bytes`).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -19,6 +24,11 @@ from .chapter6 import ConvNet
 from .digits import FORMAT as DIGITNET_FORMAT, DigitNet
 
 FORMAT = "tinygrad_lite.model"  # what a checkpoint's metadata says it is
+
+
+class RecipeError(ValueError):
+    """Training settings that cannot work together (e.g. a cost the model's outputs cannot
+    feed): named in one line, with the setting that fits."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,67 @@ MODELS: dict[str, Entry] = {
 }
 
 
+# what each model class's last layer gives: sigmoid outputs in (0, 1), or logits (any real
+# number, made a distribution by softmax)
+OUTPUTS: dict[type, str] = {DigitNet: "sigmoid", ConvNet: "logits"}
+# the costs that need a kind of output: Nielsen's cross-entropy takes ln a and ln(1 - a)
+COST_NEEDS: dict[str, str] = {"cross-entropy": "sigmoid"}
+COST_FOR: dict[str, str] = {"sigmoid": "cross-entropy", "logits": "log-likelihood"}
+
+# the checkpoint's record of how a network was trained: the model's name, each recipe field,
+# the seed and the number of training images (None: all), then the per-epoch history
+RECORD: tuple[str, ...] = ("model", *(f.name for f in fields(Recipe)), "seed", "limit")
+
+
+def check_recipe(name: str, settings: Mapping[str, Any]) -> None:
+    """RecipeError if `settings` (a recipe's fields, e.g. cost="cross-entropy") cannot train
+    the registered model `name`: a cost its outputs cannot feed, SGD's momentum with Adam, an
+    increasing learning rate, dropout for a model without dropout layers."""
+    outputs = OUTPUTS[MODELS[name].cls]
+    cost = settings.get("cost")
+    if COST_NEEDS.get(cost, outputs) != outputs:
+        raise RecipeError(
+            f"--cost {cost} needs {COST_NEEDS[cost]} outputs in (0, 1) (it takes ln a and "
+            f"ln(1 - a)); --model {name} ends in {outputs}: use --cost {COST_FOR[outputs]} "
+            "(or quadratic)")
+    if settings.get("optimizer") == "adam" and settings.get("momentum"):
+        raise RecipeError("--momentum applies to --optimizer sgd; Adam has betas instead")
+    if settings.get("lr_decay", 1) > 1:
+        raise RecipeError(f"--lr-decay must be at most 1 (a decay), got "
+                          f"{settings['lr_decay']:g}")
+    if settings.get("dropout") and MODELS[name].cls is DigitNet:
+        raise RecipeError(f"--dropout applies to the convolutional models; --model {name} has "
+                          "no dropout layers")
+
+
+def training_record(settings: Mapping[str, Any]) -> dict:
+    """The fields of RECORD taken from `settings` (e.g. vars() of train's arguments)."""
+    return {name: settings[name] for name in RECORD}
+
+
+def output_kind(meta: Mapping[str, Any]) -> str:
+    """What a checkpoint's network gives, as an ensemble averages it: class probabilities
+    (the softmax of a log-likelihood network's logits) or its outputs themselves."""
+    return ("softmax probabilities" if meta.get("cost") == "log-likelihood" else
+            "sigmoid outputs")
+
+
+def activation_bytes(model: nn.Module) -> int:
+    """About how many bytes one image's forward pass holds at once: the activations of every
+    layer, and for each convolution the patches it multiplies (an estimate from the shapes,
+    computed without running the model)."""
+    itemsize = model.parameters()[0].dtype.itemsize
+    if isinstance(model, DigitNet):
+        return itemsize * 2 * sum(model.sizes)
+    count, channels, side = 784, 1, 28
+    for n in model.conv:
+        out = side - 4
+        count += channels * 25 * out * out + 2 * n * out * out + n * (out // 2) ** 2
+        channels, side = n, out // 2
+    widths = [channels * side * side, *model.hidden, 10]
+    return itemsize * (count + 2 * sum(widths))
+
+
 def build(name: str, dtype: Any = np.float32, seed: Any = None, **overrides: Any) -> nn.Module:
     """The registered model `name`, its constructor arguments updated by `overrides`."""
     if name not in MODELS:
@@ -104,20 +175,30 @@ def architecture(model: nn.Module) -> dict:
     return {"class": cls, "args": model.config()}
 
 
-def save_checkpoint(net: nn.Module, path: str, **recipe: Any) -> None:
+def save_checkpoint(net: nn.Module, path: str, replace: bool = True, **recipe: Any) -> None:
     """Write the weights, the architecture and the dtype of `net`, with `recipe` (how it was
-    trained, e.g. model="conv", lr=1e-3: JSON values) as metadata, so `load_checkpoint(path)`
-    needs nothing else."""
+    trained, e.g. model="conv", lr=1e-3: JSON values; see RECORD) as metadata, so
+    `load_checkpoint(path)` needs nothing else. replace=False: a file at `path` when the
+    checkpoint is linked in is kept, and CheckpointError raised (see tinygrad_lite.save)."""
     dtype = net.parameters()[0].dtype.name
     meta = {"format": FORMAT, "version": __version__, "architecture": architecture(net),
             "dtype": dtype, **recipe}
-    save(net.state_dict(), path, metadata=meta)
+    save(net.state_dict(), path, metadata=meta, replace=replace)
 
 
-def load_checkpoint(path: str) -> tuple[nn.Module, dict]:
+def load_checkpoint(path: str, cls: type | None = None) -> tuple[nn.Module, dict]:
     """The model in a checkpoint written by `save_checkpoint` (or an older DigitNet's), and its
-    metadata; CheckpointError naming the file if it records no architecture we can rebuild."""
+    metadata; CheckpointError naming the file if it records no architecture we can rebuild (or,
+    given `cls`, not a `cls`)."""
     state, meta = load(path, with_metadata=True)
+    model = _rebuild(path, state, meta)
+    if cls is not None and not isinstance(model, cls):
+        raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
+    return model, meta
+
+
+def _rebuild(path: str, state: dict, meta: dict) -> nn.Module:
+    """The model a checkpoint's metadata describes, carrying its weights."""
     arch, dtype = meta.get("architecture"), meta.get("dtype", "float32")
     if meta.get("format") == DIGITNET_FORMAT or (arch is None and "sizes" in meta):
         arch = {"class": "DigitNet", "args": {"sizes": meta.get("sizes")}}
@@ -136,7 +217,7 @@ def load_checkpoint(path: str) -> tuple[nn.Module, dict]:
         model.load_state_dict(state)
     except (RuntimeError, ValueError, TypeError, KeyError, MemoryError) as e:
         raise CheckpointError(f"{path}: {arch['class']} {args}: {e}") from None
-    return model, meta
+    return model
 
 
 def describe(model: nn.Module) -> str:
@@ -149,11 +230,12 @@ def describe(model: nn.Module) -> str:
 
 
 def probabilities(model: nn.Module, cost: str, images: np.ndarray,
-                  threads: int | None = None) -> np.ndarray:
+                  threads: int | None = None, batch_size: int = 1000) -> np.ndarray:
     """The model's output for each image as a distribution over the classes to average in an
-    ensemble: softmax of the logits for a log-likelihood model, else the outputs themselves."""
+    ensemble: softmax of the logits for a log-likelihood model, else the outputs themselves;
+    `batch_size` images at a time."""
     from tinygrad_lite.train import outputs
-    out = outputs(model, images, threads=threads).astype(np.float64)
+    out = outputs(model, images, batch_size, threads=threads).astype(np.float64)
     if cost != "log-likelihood":
         return out
     e = np.exp(out - out.max(axis=1, keepdims=True))

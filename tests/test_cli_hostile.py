@@ -14,6 +14,7 @@ import pytest
 from helpers import data, idx_bytes, in_tmp_folder, run, write_fake_mnist  # noqa: F401 (fixtures)
 from tinygrad_lite.cli import main
 from tinygrad_lite.models import DigitNet
+from tinygrad_lite.models.zoo import load_checkpoint, save_checkpoint
 from tinygrad_lite.viz import RenderError, render
 
 
@@ -88,7 +89,7 @@ def test_an_existing_checkpoint_is_never_silently_replaced(capsys, data, tmp_pat
     assert (tmp_path / "digitnet.npz").read_bytes() == b"a model trained for 30 epochs"
     code, out, err = train(capsys, data, "--force")
     assert code == 0 and "saved digitnet.npz" in out
-    assert DigitNet.from_checkpoint("digitnet.npz")[0].sizes == (784, 3, 10)
+    assert load_checkpoint("digitnet.npz", DigitNet)[0].sizes == (784, 3, 10)
 
 
 def test_batch_larger_than_the_data(capsys, data):
@@ -116,7 +117,7 @@ def test_images_that_do_not_fit_the_network(capsys, tmp_path):
 
 
 def test_explain_and_evaluate_refuse_a_network_that_is_not_for_digits(capsys, data):
-    DigitNet((784, 4, 3), seed=0).save_checkpoint("three.npz")
+    save_checkpoint(DigitNet((784, 4, 3), seed=0), "three.npz")
     for argv in (["explain", "--checkpoint", "three.npz"], ["evaluate", "three.npz"]):
         code, out, err = run(capsys, *argv, "--data-dir", data)
         assert code == 1 and "784-4-3 is not a 784-...-10" in one_line(err)
@@ -147,7 +148,7 @@ def test_train_piped_into_head_still_saves_its_checkpoint(data, tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, err
     assert "Traceback" not in err
-    assert DigitNet.from_checkpoint(str(tmp_path / "piped.npz"))[0].sizes == (784, 3, 10)
+    assert load_checkpoint(str(tmp_path / "piped.npz"), DigitNet)[0].sizes == (784, 3, 10)
 
 
 def test_a_terminal_that_cannot_show_greek_letters(data, tmp_path):

@@ -65,7 +65,7 @@ def test_an_ensemble_of_one_network_scores_as_the_network(capsys, data):
 def test_ensemble_members_must_give_outputs_of_one_kind(capsys, data):
     save_checkpoint(build("conv-pool", seed=0), "conv.npz", cost="log-likelihood")
     save_checkpoint(build("conv-relu", seed=1), "relu.npz", cost="log-likelihood")
-    DigitNet(seed=0).save_checkpoint("mlp.npz", cost="quadratic")
+    save_checkpoint(DigitNet(seed=0), "mlp.npz", cost="quadratic")
     code, out, _ = run(capsys, "evaluate", "conv.npz", "relu.npz", "--data-dir", data)
     assert code == 0 and "ensemble of 2 (averaged outputs)" in out  # two architectures
     one_line_error(capsys, "evaluate", "conv.npz", "mlp.npz", "--data-dir", data,

@@ -13,6 +13,7 @@ import pytest
 
 import tinygrad_lite as tl
 from tinygrad_lite.models import DigitNet
+from tinygrad_lite.models.zoo import load_checkpoint, save_checkpoint
 
 
 def test_round_trip_with_metadata(tmp_path):
@@ -278,14 +279,14 @@ def test_checkpoint_whose_sizes_disagree_with_its_weights(tmp_path):
     model = DigitNet((784, 5, 10), seed=0)
     tl.save(model.state_dict(), path, metadata={"sizes": [784, 10**9, 10], "dtype": "float32"})
     with pytest.raises(tl.CheckpointError, match="m.npz"):
-        DigitNet.from_checkpoint(str(path))
+        load_checkpoint(str(path), DigitNet)
 
 
 def test_digitnet_checkpoint_records_its_architecture(tmp_path):
     path = tmp_path / "net.npz"
     model = DigitNet((784, 7, 10), dtype=np.float64, seed=3)
-    model.save_checkpoint(str(path), cost="quadratic", epochs=2)
-    again, meta = DigitNet.from_checkpoint(str(path))
+    save_checkpoint(model, str(path), cost="quadratic", epochs=2)
+    again, meta = load_checkpoint(str(path), DigitNet)
     assert again.sizes == (784, 7, 10) and again[0].weight.dtype == np.float64
     assert meta["cost"] == "quadratic" and meta["epochs"] == 2
     np.testing.assert_array_equal(again[2].weight.data, model[2].weight.data)

@@ -2,8 +2,11 @@
 
 `write_file` writes into a temporary file beside the target, named `.<name>.tmp-<pid>-<hex>`,
 fsyncs it, then renames it over the target (`replace=True`) or links it in only where no file
-exists (`replace=False`). The temporary file is removed on any exception and on SIGTERM or
-SIGHUP (the signal is then re-delivered to the previous handler); one left by a killed process
+exists (`replace=False`): whether a file is in the way is decided when the file is linked in,
+not when the command started. `check_output` checks, before any work, that a path can be
+written (its folder exists and takes new files; no file there unless it may be replaced).
+Errors name the path the caller gave, never the temporary file. The temporary file is removed
+on any exception and on SIGTERM or SIGHUP (the signal is then re-delivered to the previous handler); one left by a killed process
 is removed by the next write of the same name. New files get mode 0666 minus the umask.
 """
 from __future__ import annotations
@@ -33,6 +36,14 @@ def size_text(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.3g} {unit}"
     return f"{n} bytes"
+
+
+class OutputError(Exception):
+    """A file cannot be written where asked: named in one line, with the user's path."""
+
+
+class OutputExists(OutputError, FileExistsError):
+    """A file appeared at the path while it was being written: it is left as it is."""
 
 
 class _Signalled(BaseException):
@@ -118,7 +129,7 @@ def check_target(path: str | os.PathLike, error: type[Exception]) -> tuple[str, 
     via = f" (the link's target {target})" if target != path else ""
     try:
         mode = os.stat(target).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
         raise error(f"{path} is a {kind(mode)}{via}, not a regular file; refusing to replace it")
@@ -126,8 +137,56 @@ def check_target(path: str | os.PathLike, error: type[Exception]) -> tuple[str, 
         raise error(f"{path}{via} is read-only; refusing to replace it")
     folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):
-        raise error(f"cannot write {path}: folder {folder} does not exist")
+        raise error(f"cannot write {path}: folder {folder} "
+                    + ("is not a folder" if os.path.exists(folder) else "does not exist"))
     return target, mode
+
+
+def check_output(path: str | os.PathLike, replace: bool = False,
+                 error: type[Exception] = OutputError) -> None:
+    """Before any work: `error` unless a file can be written at `path`: not a folder or special
+    file (see check_target), no file there unless `replace`, and a folder that takes new files
+    (tried by creating and removing an empty file: root's writes to a read-only mount or to
+    /proc are refused too)."""
+    path = os.fspath(path)
+    target, mode = check_target(path, error)
+    if mode is not None and not replace:
+        raise error(f"{path} exists; pass --force to replace it, or name another file")
+    folder = os.path.dirname(os.path.abspath(target))
+    probe = os.path.join(folder, f".{os.path.basename(target)[:200]}.tmp-{os.getpid()}-"
+                                 f"{secrets.token_hex(4)}")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as e:
+        raise error(f"cannot write {path}: folder {folder} does not take new files "
+                    f"({e.strerror or e})") from None
+
+
+def _open_temp(folder: str, stem: str) -> tuple[int, str]:
+    """A new temporary file beside the target: (descriptor, path). Mode 0666 minus the umask."""
+    while True:
+        name = os.path.join(folder, f".{stem}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), name
+        except FileExistsError:
+            continue
+
+
+def _put(tmp: str, target: str, replace: bool) -> None:
+    """Move the finished temporary file to target: over it, or only where nothing is."""
+    if replace:
+        os.replace(tmp, target)
+    else:
+        _link_new(tmp, target)
+        os.unlink(tmp)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def write_file(path: str | os.PathLike, write: Callable[[BinaryIO], None], replace: bool,
@@ -136,9 +195,10 @@ def write_file(path: str | os.PathLike, write: Callable[[BinaryIO], None], repla
 
     replace=True: a regular file at `path` is replaced atomically, keeping its permission bits;
     a symbolic link is followed and the file it points to is replaced (the link stays); what
-    check_target refuses raises `error`. replace=False: FileExistsError if anything is at `path`
-    when the file is linked in.
-    OSErrors (no permission, disk full) propagate; the caller words them."""
+    check_target refuses raises `error`. replace=False: OutputExists (a FileExistsError) if
+    anything is at `path` when the file is linked in (that file is left as it is). A file
+    system error (no permission, disk full) raises `error` naming `path`, never the temporary
+    file; what `write` and `check` raise propagates."""
     path = os.fspath(path)
     target, mode = check_target(path, error)
     folder, base = os.path.split(os.path.abspath(target))
@@ -148,38 +208,38 @@ def write_file(path: str | os.PathLike, write: Callable[[BinaryIO], None], repla
     saved = _trap_signals()
     try:
         try:
-            while tmp is None:
-                name = os.path.join(folder, f".{stem}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-                try:
-                    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-                    tmp = name
-                except FileExistsError:
-                    continue
+            fd, tmp = _guard(path, error, _open_temp, folder, stem)
             with os.fdopen(fd, "wb") as f:
                 if mode is not None:  # a replaced file keeps its permission bits
                     os.chmod(tmp, stat.S_IMODE(mode))
                 write(f)
-                f.flush()
-                os.fsync(f.fileno())
+                _guard(path, error, _flush, f)
             if check is not None:
                 check(tmp)
-            if replace:
-                os.replace(tmp, target)
-            else:
-                _link_new(tmp, target)
-                os.unlink(tmp)
+            _guard(path, error, _put, tmp, target, replace)
             tmp = None
-        except BaseException:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-            raise
         finally:
+            if tmp is not None:
+                _unlink_quietly(tmp)
             for signum, handler in saved.items():
                 signal.signal(signum, handler)
     except _Signalled as s:
         signal.raise_signal(s.signum)  # the previous handler's turn: by default, the process ends
         raise error(f"writing {path} was interrupted by signal {s.signum}; nothing was written") \
             from None
+
+
+def _flush(f: BinaryIO) -> None:
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def _guard(path: str, error: type[Exception], step: Callable, *args: object) -> object:
+    """step(*args), its file system errors reworded to name the user's `path`."""
+    try:
+        return step(*args)
+    except FileExistsError:
+        raise OutputExists(f"{path} exists (it appeared while working) and was left as it is; "
+                           "pass --force to replace it, or name another file") from None
+    except OSError as e:
+        raise error(f"cannot write {path}: {e.strerror or e}") from None

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .files import write_file
+from .files import OutputError, write_file
 from .nn import Module
 from .train import predict
 
@@ -38,23 +38,35 @@ def pyplot() -> Any:
     return matplotlib.pyplot
 
 
-def report_paths(path: str) -> list[str]:
-    """The files training_report writes: `path` and two beside it (checked before training)."""
+def report_paths(path: str, model: Module | None = None) -> list[str]:
+    """The files training_report writes for `model`: `path`, `STEM-misclassified.EXT` beside
+    it, and `STEM-weights.EXT` if the model has a layer reading the square images (all three
+    without a model). OutputError if `path` is not a .png, .svg or .pdf name."""
     stem, ext = os.path.splitext(path)
     if ext.lower() not in FORMATS:
-        raise ValueError(f"{path}: plots are written as {', '.join(FORMATS)} files")
-    return [path, f"{stem}-misclassified{ext}", f"{stem}-weights{ext}"]
+        raise OutputError(f"{path}: plots are written as {', '.join(FORMATS)} files")
+    paths = [path, f"{stem}-misclassified{ext}", f"{stem}-weights{ext}"]
+    return paths if model is None or _first_layer(model) is not None else paths[:2]
 
 
-def _save(fig: Any, path: str) -> None:
-    """Write the figure atomically (never half a file, never over a special file)."""
+def _first_layer(model: Module, n: int = 784) -> np.ndarray | None:
+    """The weights of the first layer reading n = side² pixels, if the model has one."""
+    if round(np.sqrt(n)) ** 2 != n:
+        return None
+    return next((p.data for _, p in model.named_parameters()
+                 if p.ndim == 2 and p.shape[1] == n), None)
+
+
+def _save(fig: Any, path: str, replace: bool = True) -> None:
+    """Write the figure atomically (never half a file, never over a special file; with
+    replace=False, never over any file, even one that appeared meanwhile)."""
     buf = io.BytesIO()
     fig.savefig(buf, dpi=100, format=os.path.splitext(path)[1][1:].lower())
     pyplot().close(fig)
-    write_file(path, lambda f: f.write(buf.getvalue()), replace=True, error=ValueError)
+    write_file(path, lambda f: f.write(buf.getvalue()), replace=replace, error=OutputError)
 
 
-def learning_curves(history: list[dict], path: str) -> None:
+def learning_curves(history: list[dict], path: str, replace: bool = True) -> None:
     """Test accuracy and mean training cost per epoch."""
     epochs = [r["epoch"] for r in history]
     from matplotlib.ticker import MaxNLocator
@@ -67,13 +79,13 @@ def learning_curves(history: list[dict], path: str) -> None:
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
-    _save(fig, path)
+    _save(fig, path, replace)
 
 
 def misclassified(model: Module, images: np.ndarray, labels: np.ndarray, path: str,
-                  count: int = 36) -> None:
+                  count: int = 36, replace: bool = True, batch_size: int = 1000) -> None:
     """A grid of test digits the model gets wrong, titled 'true→predicted'."""
-    pred = predict(model, images)
+    pred = predict(model, images, batch_size)
     wrong = np.flatnonzero(pred != labels)[:count]
     cols = 6
     rows = max(1, -(-len(wrong) // cols))
@@ -87,10 +99,10 @@ def misclassified(model: Module, images: np.ndarray, labels: np.ndarray, path: s
     total = int((pred != labels).sum())
     fig.suptitle(f"Misclassified test digits ({total} in all), true→predicted")
     fig.tight_layout()
-    _save(fig, path)
+    _save(fig, path, replace)
 
 
-def hidden_weights(weight: np.ndarray, path: str, count: int = 30) -> None:
+def hidden_weights(weight: np.ndarray, path: str, count: int = 30, replace: bool = True) -> None:
     """Each hidden neuron's incoming weights (a row of `weight`, n² pixels) as an n x n image."""
     w = weight[:count]
     side = int(round(np.sqrt(w.shape[1])))
@@ -105,20 +117,18 @@ def hidden_weights(weight: np.ndarray, path: str, count: int = 30) -> None:
         ax.set_title(str(j), fontsize=8)
     fig.suptitle("Hidden neurons' incoming weights (red negative, blue positive)")
     fig.tight_layout()
-    _save(fig, path)
+    _save(fig, path, replace)
 
 
 def training_report(path: str, history: list[dict], model: Module, images: np.ndarray,
-                    labels: np.ndarray) -> list[str]:
+                    labels: np.ndarray, replace: bool = True, batch_size: int = 1000) -> list[str]:
     """Learning curves at `path`; beside it, misclassified images and the incoming weights of
-    the first layer that reads the (square) images, if the model has one."""
-    paths = report_paths(path)
-    learning_curves(history, paths[0])
-    misclassified(model, images, labels, paths[1])
-    n = images.shape[1]
-    first = next((p.data for _, p in model.named_parameters()
-                  if p.ndim == 2 and p.shape[1] == n and round(np.sqrt(n)) ** 2 == n), None)
-    if first is None:
-        return paths[:2]
-    hidden_weights(first, paths[2])
+    the first layer that reads the (square) images, if the model has one (see report_paths).
+    replace=False: no file is written over an existing one (OutputError). `batch_size`: images
+    per forward pass when finding the misclassified ones."""
+    paths = report_paths(path, model)
+    learning_curves(history, paths[0], replace)
+    misclassified(model, images, labels, paths[1], replace=replace, batch_size=batch_size)
+    if len(paths) > 2:
+        hidden_weights(_first_layer(model), paths[2], replace=replace)
     return paths

@@ -87,12 +87,88 @@ def confusion_table(counts: np.ndarray) -> str:
     return "\n".join(lines)
 
 
+def _check_fit(images: np.ndarray, labels: np.ndarray, epochs: int, batch_size: int,
+               cost: str, lr_decay: float) -> None:
+    """ValueError for settings fit cannot run with."""
+    if cost not in COSTS:
+        raise ValueError(f"cost must be one of {sorted(COSTS)}, got {cost!r}")
+    if not 0 < lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
+    if epochs < 0 or batch_size < 1:
+        raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
+    if len(images) != len(labels) or len(images) == 0:
+        raise ValueError(f"need as many labels as images (at least one), got {len(images)} "
+                         f"images and {len(labels)} labels")
+
+
+def _targets(model: Module, images: np.ndarray, labels: np.ndarray, test: Any,
+             dtype: np.dtype) -> np.ndarray:
+    """One-hot targets y(x) for the labels, one output neuron per class (checked)."""
+    with no_grad():
+        n_out = model(Tensor(images[:1])).shape[-1]
+    labels = F.class_labels(labels, n_out, "fit")
+    if labels.shape != (len(images),):
+        raise ValueError(f"fit: labels must be one class index per image, shape "
+                         f"({len(images)},), got shape {labels.shape}")
+    if test is not None:
+        F.class_labels(test[1], n_out, "fit (test labels)")
+    return F.one_hot(labels, n_out, dtype)
+
+
+def _step(model: Module, optimizer: Optimizer, cost: str) -> Callable[[Tensor, Tensor], Tensor]:
+    """One training step: forward, cost, zero_grad, backward, optimizer step."""
+    cost_fn = COSTS[cost]
+
+    def train_step(x: Tensor, y: Tensor) -> Tensor:
+        loss = cost_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+    return train_step
+
+
+def _epoch(step: Callable, fast: Callable | None, images: np.ndarray, targets: np.ndarray,
+           order: np.ndarray, batch_size: int, epoch: int,
+           progress: Callable[[int, int, float], None] | None) -> float:
+    """One pass in the given order: the mean training cost (TrainingError if not finite)."""
+    start, total = time.perf_counter(), 0.0
+    batches = -(-len(images) // batch_size)
+    for batch, k in enumerate(range(0, len(images), batch_size)):
+        idx = order[k:k + batch_size]
+        x, y = images[idx], targets[idx]
+        full = fast is not None and len(idx) == batch_size
+        value = float((fast(x, y) if full else step(Tensor(x), Tensor(y))).data)
+        if not math.isfinite(value):
+            raise TrainingError(f"the cost became {value} at epoch {epoch}, "
+                                f"batch {batch}: try a smaller learning rate")
+        total += value * len(idx)
+        if progress is not None:
+            progress(batch + 1, batches, time.perf_counter() - start)
+    return total / len(images)
+
+
+def _scored(model: Module, row: dict, test: Any, threads: int | None, batch_size: int) -> dict:
+    """The epoch's row with the test score (correct, total, accuracy) if there is a test set."""
+    if test is not None:
+        correct = int((predict(model, test[0], batch_size, threads) == test[1]).sum())
+        row.update(correct=correct, total=len(test[1]), accuracy=correct / len(test[1]))
+    return row
+
+
+def _epoch_line(row: dict) -> str:
+    head = (f"Epoch {row['epoch']}: {row['correct']} / {row['total']}" if "correct" in row
+            else f"Epoch {row['epoch']} complete")
+    return f"{head}  cost {row['cost']:.4f}  {row['seconds']:.2f}s"
+
+
 def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimizer,
         epochs: int, batch_size: int, cost: str = "quadratic",
         test: tuple[np.ndarray, np.ndarray] | None = None, seed: Any = 0,
         use_capture: bool = True, log: Callable[[str], None] | None = print,
         threads: int | None = None, lr_decay: float = 1.0,
-        progress: Callable[[int, int, float], None] | None = None) -> list[dict]:
+        progress: Callable[[int, int, float], None] | None = None,
+        eval_batch_size: int = 1000) -> list[dict]:
     """Train for `epochs` passes over (images, labels) in shuffled mini-batches.
 
     Each batch: forward, cost, zero_grad, backward, optimizer step. With `use_capture` the step
@@ -103,72 +179,28 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
     and batch if the cost becomes NaN or infinite. `threads` limits numpy's BLAS threads (None:
     tinygrad_lite.threads.pick_threads chooses; the choice is logged once). `progress`, if
     given, is called after each batch with (batches done, batches in the epoch, seconds so far).
-    After each epoch the optimizer's learning rate is multiplied by `lr_decay`.
+    After each epoch the optimizer's learning rate is multiplied by `lr_decay`. The test images
+    are scored `eval_batch_size` at a time.
     """
-    if cost not in COSTS:
-        raise ValueError(f"cost must be one of {sorted(COSTS)}, got {cost!r}")
-    if not 0 < lr_decay <= 1:
-        raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
-    if epochs < 0 or batch_size < 1:
-        raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
-    if len(images) != len(labels) or len(images) == 0:
-        raise ValueError(f"need as many labels as images (at least one), got {len(images)} "
-                         f"images and {len(labels)} labels")
-    cost_fn = COSTS[cost]
+    _check_fit(images, labels, epochs, batch_size, cost, lr_decay)
     dtype = optimizer.params[0].dtype
     images = images if images.dtype == dtype else images.astype(dtype)
     chosen = pick_threads(batch_size, model) if threads is None else threads
-    with no_grad(), blas_threads(chosen):
-        n_out = model(Tensor(images[:1])).shape[-1]  # one output neuron per class
-    labels = F.class_labels(labels, n_out, "fit")
-    if labels.shape != (len(images),):
-        raise ValueError(f"fit: labels must be one class index per image, shape "
-                         f"({len(images)},), got shape {labels.shape}")
-    if test is not None:
-        F.class_labels(test[1], n_out, "fit (test labels)")
-    targets = F.one_hot(labels, n_out, dtype)  # y(x): the desired output for each label
-
-    def train_step(x: Tensor, y: Tensor) -> Tensor:
-        loss = cost_fn(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    fast = capture(train_step) if use_capture else None
+    with blas_threads(chosen):
+        targets = _targets(model, images, labels, test, dtype)
+    step = _step(model, optimizer, cost)
+    fast = capture(step) if use_capture else None
     if log is not None:
         log(describe_threads(chosen, auto=threads is None))
+    rng, history = np.random.default_rng(seed), []
     with blas_threads(chosen):
-        rng = np.random.default_rng(seed)
-        history = []
-        batches = -(-len(images) // batch_size)
         for epoch in range(epochs):
             start = time.perf_counter()
-            order = rng.permutation(len(images))
-            total = 0.0
-            for batch, k in enumerate(range(0, len(images), batch_size)):
-                idx = order[k:k + batch_size]
-                x, y = images[idx], targets[idx]
-                if fast is not None and len(idx) == batch_size:
-                    loss = fast(x, y)
-                else:
-                    loss = train_step(Tensor(x), Tensor(y))
-                value = float(loss.data)
-                if not math.isfinite(value):
-                    raise TrainingError(f"the cost became {value} at epoch {epoch}, "
-                                        f"batch {batch}: try a smaller learning rate")
-                total += value * len(idx)
-                if progress is not None:
-                    progress(batch + 1, batches, time.perf_counter() - start)
-            seconds = time.perf_counter() - start
+            mean = _epoch(step, fast, images, targets, rng.permutation(len(images)), batch_size,
+                          epoch, progress)
             optimizer.lr *= lr_decay  # read afresh by the captured step's replays
-            row = {"epoch": epoch, "cost": total / len(images), "seconds": seconds}
-            if test is not None:
-                correct = evaluate(model, test[0], test[1], threads=threads)
-                row.update(correct=correct, total=len(test[1]), accuracy=correct / len(test[1]))
-            history.append(row)
+            row = {"epoch": epoch, "cost": mean, "seconds": time.perf_counter() - start}
+            history.append(_scored(model, row, test, threads, eval_batch_size))
             if log is not None:
-                head = (f"Epoch {epoch}: {row['correct']} / {row['total']}" if test is not None
-                        else f"Epoch {epoch} complete")
-                log(f"{head}  cost {row['cost']:.4f}  {seconds:.2f}s")
+                log(_epoch_line(row))
     return history

@@ -400,26 +400,26 @@ def to_html(root: Tensor, params: dict[str, Tensor] | None = None) -> str:
     return page(root, params)
 
 
-def _write_text(path: str, text: str) -> None:
-    write_file(path, lambda f: f.write(text.encode("utf-8")), replace=True, error=ValueError)
+def _write_text(path: str, text: str, replace: bool = True) -> None:
+    write_file(path, lambda f: f.write(text.encode("utf-8")), replace=replace, error=ValueError)
 
 
-def render(dot: str, path: str, timeout: float = 60.0) -> str:
+def render(dot: str, path: str, timeout: float = 60.0, replace: bool = True) -> str:
     """Write a graph's DOT text to `path`: as text for .dot/.gv, else rendered by Graphviz's
     `dot` program to .svg/.png (draw() needs no Graphviz). Without Graphviz, or if it fails or
     runs past `timeout` seconds, the DOT text goes beside `path` (same name, .dot) so nothing is
     lost; a failure then raises RenderError naming both files. Returns a line saying what was
-    written."""
+    written. replace=False: no file is written over an existing one (files.OutputExists)."""
     ext = os.path.splitext(path)[1].lower()
     if ext not in FORMATS:
         raise ValueError(f"{path}: use a {', '.join(FORMATS)} file name")
     if ext in (".dot", ".gv"):
-        _write_text(path, dot)
+        _write_text(path, dot, replace)
         return f"wrote {path}; render it with: dot -Tsvg {path} -o graph.svg"
     dot_path = os.path.splitext(path)[0] + ".dot"
     program = shutil.which("dot")
     if program is None:
-        _write_text(dot_path, dot)
+        _write_text(dot_path, dot, replace)
         return (f"Graphviz's dot program is not installed (Debian: apt-get install graphviz), so "
                 f"wrote {dot_path}; render it with: dot -T{ext[1:]} {dot_path} -o {path}; or "
                 f'draw it without Graphviz: pip install "tinygrad_lite[plot]" (matplotlib)')
@@ -435,7 +435,7 @@ def render(dot: str, path: str, timeout: float = 60.0) -> str:
     except OSError as e:
         why = f"could not run: {e}"
     if why:
-        _write_text(dot_path, dot)
+        _write_text(dot_path, dot, replace)
         raise RenderError(f"Graphviz's dot {why}; wrote the graph as {dot_path} instead")
-    write_file(path, lambda f: f.write(image[0]), replace=True, error=ValueError)
+    write_file(path, lambda f: f.write(image[0]), replace=replace, error=ValueError)
     return f"wrote {path}"
