@@ -308,11 +308,17 @@ def gradcheck_report(results: list[ParamCheck], dtype: str) -> str:
     return "\n".join(lines)
 
 
+def cost_tensors(model: DigitNet, X: np.ndarray, Y: np.ndarray) -> tuple[Tensor, dict]:
+    """The quadratic cost of one mini-batch (its graph kept) and the names of its tensors."""
+    x, y = Tensor(X.astype(model.linears()[0].weight.dtype)), Tensor(Y)
+    cost = F.quadratic_cost(model(x), y)
+    return cost, dict(model.named_parameters(), **{"x (images)": x, "y (targets)": y,
+                                                   "cost C": cost})
+
+
 def cost_graph(model: DigitNet, X: np.ndarray, Y: np.ndarray) -> Graph:
     """The quadratic cost's graph for one mini-batch, with gradient norms: .to_dot() for its
     DOT text, .draw() for a matplotlib picture."""
-    x, y = Tensor(X.astype(model.linears()[0].weight.dtype)), Tensor(Y)
-    cost = F.quadratic_cost(model(x), y)
+    cost, names = cost_tensors(model, X, Y)
     cost.backward(retain_graph=True)
-    names = dict(model.named_parameters(), **{"x (images)": x, "y (targets)": y, "cost C": cost})
     return Graph.of(cost, params=names)

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import tinygrad_lite.functional as F
-from tinygrad_lite import Tensor, explorer, nn, viz
+from tinygrad_lite import Tensor, nn, viz
+from tinygrad_lite.viz import explorer
 from tinygrad_lite.models import DigitNet
 from tinygrad_lite.models.chapter6 import ConvNet
 from tinygrad_lite.train import log_likelihood

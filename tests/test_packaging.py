@@ -18,7 +18,7 @@ INSTALLED_FROM_CHECKOUT = PACKAGE == ROOT / "tinygrad_lite"
 # The library: the engine and everything a user's own network needs. The application (the
 # command line, its plots, the seed's models) sits above it and may import it, never the reverse.
 LIBRARY = ["tensor", "functional", "nn", "optim", "gradcheck", "capture", "serialization",
-           "data", "train", "viz", "ops/conv", "ops/elementwise", "ops/reduce",
+           "data", "train", "viz/__init__", "viz/graph", "viz/explorer", "ops/conv", "ops/elementwise", "ops/reduce",
            "ops/movement", "ops/layers", "observer", "creation", "errors", "autograd/__init__", "autograd/functional",
            "autograd/forward_ad"]
 APPLICATION = {"tinygrad_lite.cli", "tinygrad_lite.plot", "tinygrad_lite.models", "models"}

@@ -11,7 +11,7 @@ from hypothesis import given, strategies as st
 import tinygrad_lite.functional as F
 from tinygrad_lite import Tensor
 from tinygrad_lite.cli import main
-from tinygrad_lite.viz import Graph, GraphNode, _crossings, _order, _spread, draw, to_dot
+from tinygrad_lite.viz.graph import Graph, GraphNode, _crossings, _order, _spread, draw, to_dot
 from test_inspect import parse_dot
 
 rng = np.random.default_rng(0)

@@ -212,8 +212,13 @@ def graph_engine(args: argparse.Namespace) -> str:
     """Which engine draws --out: 'graphviz', 'matplotlib', or 'text' (DOT text)."""
     from ..viz import DRAW_FORMATS, FORMATS, available
     ext = os.path.splitext(args.out or "")[1].lower()
+    if ext == ".html":
+        if args.engine != "auto":
+            raise UsageError(f"--engine {args.engine} draws a picture; an .html --out is the "
+                             "explorer page, drawn by the browser")
+        return "html"
     if args.out and ext not in FORMATS:
-        raise UsageError(f"--out {args.out}: use a {', '.join(FORMATS)} file name")
+        raise UsageError(f"--out {args.out}: use a {', '.join(FORMATS + ('.html',))} file name")
     picture = ext in DRAW_FORMATS
     if args.engine != "auto" and not picture:
         raise UsageError(f"--engine {args.engine} draws a picture: give --out FILE.svg or "
@@ -252,6 +257,12 @@ def cmd_graph(args: argparse.Namespace) -> int:
     graph_outputs(args, engine)
     data = load_data(args, sizes[0])
     X, Y = test_batch(args, data, args.batch_size)
+    if engine == "html":
+        from ..models.explain import cost_tensors
+        from ..viz import write_html
+        say(write_html(args.out, *cost_tensors(DigitNet(sizes, seed=args.seed), X, Y),
+                       replace=args.force))
+        return 0
     graph = cost_graph(DigitNet(sizes, seed=args.seed), X, Y)
     if engine == "matplotlib":
         write_figure(graph.draw(), args.out, args.force)

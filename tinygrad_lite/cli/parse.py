@@ -216,9 +216,11 @@ GRAPH: list[Option] = [
     *network(30),
     (("--batch-size",), dict(type=number(int, 1), default=10, help="images in the batch")),
     (("--seed",), dict(type=SEED, default=0, help="for the weights and the images")),
-    (("--out",), dict(metavar="FILE", help="FILE.dot (DOT text), or a FILE.svg / FILE.png "
-                      "picture drawn by --engine; Graphviz writes FILE.dot instead if it is "
-                      "missing or fails (unset: DOT text to standard output)")),
+    (("--out",), dict(metavar="FILE", help="FILE.dot (DOT text), a FILE.svg / FILE.png "
+                      "picture drawn by --engine (Graphviz writes FILE.dot instead if it is "
+                      "missing or fails), or FILE.html: the explorer page, whose nodes show "
+                      "values and gradients and which steps through backward (unset: DOT "
+                      "text to standard output)")),
     (("--engine",), dict(choices=["auto", "graphviz", "matplotlib"], default="auto",
                          help="what draws --out FILE.svg / FILE.png: Graphviz's dot program, "
                          "matplotlib, or auto: Graphviz if installed, else matplotlib")),

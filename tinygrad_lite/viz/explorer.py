@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from .files import write_file
-from .tensor import Tensor
-from .viz import PARAM_COLOR, ROOT_COLOR, Graph, GraphNode
+from ..files import write_file
+from ..tensor import Tensor
+from .graph import PARAM_COLOR, ROOT_COLOR, Graph, GraphNode
 
 HEATMAP = 32        # the largest heat map embedded, in cells per side (larger arrays: block means)
 SMALL = 16          # arrays with at most this many elements are embedded number by number
@@ -36,8 +36,7 @@ AFFINE_RULES = ("BP2, the sum: (wˡ⁺¹)ᵀ δˡ⁺¹",   # Affine's inputs x, 
 
 def graph_node(t: Tensor) -> tuple[Any, int]:
     """How `t` was made (its node: op, parents, saved, params; None for a leaf) and its creation
-    number, which the engine's backward sorts by. The one place this module reads the engine's
-    graph (a public `t.node` will replace it)."""
+    number, which the engine's backward sorts by."""
     return t.node, t.number
 
 
@@ -347,11 +346,13 @@ def to_html(root: Tensor, params: dict[str, Tensor] | None = None,
     return Explorer(root, params).html(title)
 
 
-def write_html(path: str, root: Tensor, params: dict[str, Tensor] | None = None) -> str:
+def write_html(path: str, root: Tensor, params: dict[str, Tensor] | None = None,
+               replace: bool = True) -> str:
     """Write to_html(root, params) to `path` (atomically, as viz writes its files; ValueError
-    for a path that cannot be written); returns a line saying what was written."""
+    for a path that cannot be written; with replace=False an existing file is kept and is an
+    error); returns a line saying what was written."""
     text = to_html(root, params)
-    write_file(path, lambda f: f.write(text.encode("utf-8")), replace=True, error=ValueError)
+    write_file(path, lambda f: f.write(text.encode("utf-8")), replace=replace, error=ValueError)
     return f"wrote {path}: open it in a web browser (it needs no network)"
 
 

@@ -3,7 +3,6 @@ with matplotlib (no Graphviz needed).
 
     print(to_dot(cost, params=dict(model.named_parameters())))
     draw(cost, params=dict(model.named_parameters()))         # a matplotlib Figure
-    to_html(cost, params=dict(model.named_parameters()))      # an explorer page (explorer.py)
 
 One box per tensor (its name where known, shape, dtype, and after backward the norm of its
 gradient) and one ellipse per op, with edges in the direction the data flows; parameters are
@@ -22,8 +21,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .files import write_file
-from .tensor import Tensor
+from ..files import write_file
+from ..tensor import Tensor
 
 FORMATS = (".dot", ".gv", ".svg", ".png")  # what render() writes: DOT text, or Graphviz's output
 DRAW_FORMATS = (".png", ".svg")            # what draw() writes
@@ -391,13 +390,6 @@ def draw(root: Tensor, params: dict[str, Tensor] | None = None, ax: Any = None,
     left to right, "TB" top to bottom; unset: left to right unless wider than WIDEST inches
     (in given axes: whichever fills them larger)."""
     return Graph.of(root, params).draw(ax, path, rankdir)
-
-
-def to_html(root: Tensor, params: dict[str, Tensor] | None = None) -> str:
-    """A self-contained HTML page exploring the graph that produced `root`: click a node for
-    its values and gradient, step through the forward and backward passes (see explorer)."""
-    from .explorer import to_html as page
-    return page(root, params)
 
 
 def _write_text(path: str, text: str, replace: bool = True) -> None:
