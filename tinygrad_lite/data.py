@@ -21,7 +21,7 @@ import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 import numpy as np
 
@@ -93,6 +93,20 @@ def _read_idx(stream: BinaryIO, name: str, sha256: str | None, max_bytes: int,
         problem = "truncated" if raw_size < expected else "extra bytes"
         raise DataError(f"{name}: dimensions {dims} of {dtype.name} need {expected} bytes, the "
                         f"file has {raw_size} ({problem})")
+    flat = _read_body(read, name, nbytes, header,
+                      f"dimensions {dims} of {dtype.name} need {expected} bytes")
+    if sha256 is not None:
+        digest = hashlib.sha256(head + sizes)
+        digest.update(memoryview(flat))
+        if digest.hexdigest() != sha256:
+            raise DataError(f"{name}: its SHA-256 differs from the expected one (decompressed "
+                            f"data {digest.hexdigest()}, expected {sha256})")
+    return flat.view(dtype).reshape(dims)
+
+
+def _read_body(read: Callable[[int], bytes], name: str, nbytes: int, header: int,
+               need: str) -> np.ndarray:
+    """The IDX data after its header, read in chunks: exactly nbytes (`need` says so)."""
     try:
         flat = np.empty(nbytes, np.uint8)
     except MemoryError:
@@ -101,20 +115,12 @@ def _read_idx(stream: BinaryIO, name: str, sha256: str | None, max_bytes: int,
     while got < nbytes:
         chunk = read(min(_CHUNK, nbytes - got))
         if not chunk:
-            raise DataError(f"{name}: dimensions {dims} of {dtype.name} need {expected} bytes, "
-                            f"the file has {header + got} (truncated)")
+            raise DataError(f"{name}: {need}, the file has {header + got} (truncated)")
         view[got:got + len(chunk)] = chunk
         got += len(chunk)
     if read(1):
-        raise DataError(f"{name}: dimensions {dims} of {dtype.name} need {expected} bytes, the "
-                        "file has more (extra bytes)")
-    if sha256 is not None:
-        digest = hashlib.sha256(head + sizes)
-        digest.update(view)
-        if digest.hexdigest() != sha256:
-            raise DataError(f"{name}: its SHA-256 differs from the expected one (decompressed "
-                            f"data {digest.hexdigest()}, expected {sha256})")
-    return flat.view(dtype).reshape(dims)
+        raise DataError(f"{name}: {need}, the file has more (extra bytes)")
+    return flat
 
 
 def parse_idx(raw: bytes, name: str = "<bytes>", max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:

@@ -106,7 +106,19 @@ def binary_cross_entropy(pred: Tensor, target: Any) -> Tensor:
     """mean(-(y ln p + (1 - y) ln(1 - p))), logs clamped at -100 as PyTorch does, so a
     saturated p of exactly 0 or 1 gives a finite cost and gradient."""
     pred = _tensor(pred)
-    return BinaryCrossEntropy.apply(pred, _pair(pred, target, "binary_cross_entropy"))
+    if pred.dtype.kind != "f":
+        raise TypeError(f"binary_cross_entropy: pred must be float probabilities, got {pred.dtype}")
+    target = _pair(pred, target, "binary_cross_entropy")
+    kernel(_probabilities, data_of(pred), "binary_cross_entropy")  # replayed under capture
+    return BinaryCrossEntropy.apply(pred, target)
+
+
+def _probabilities(p: np.ndarray, fn: str) -> None:
+    """Refuse values outside [0, 1] (NaN included), as PyTorch does."""
+    if not ((p >= 0) & (p <= 1)).all():
+        bad = p[~((p >= 0) & (p <= 1))].flat[0]
+        raise RuntimeError(f"{fn}: all elements of pred should be between 0 and 1, got {bad} "
+                           "(for logits use binary_cross_entropy_with_logits)")
 
 
 def cross_entropy(logits: Tensor, labels: Any, *, reduction: str = "mean") -> Tensor:
@@ -277,5 +289,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:
         return x
+    if x.dtype.kind != "f":
+        raise TypeError(f"dropout: needs a float tensor (its kept values are scaled by 1/(1-p)), "
+                        f"got {x.dtype}")
     mask = kernel(_dropout_mask, x.shape, float(p), x.dtype)  # recorded: a replay draws anew
     return x * from_numpy(mask)
