@@ -10,6 +10,7 @@ import tinygrad_lite.functional as TLF
 class Ours:
     F = TLF
     cat, stack, where, maximum = tl.cat, tl.stack, tl.where, tl.maximum
+    minimum = tl.minimum
     amax = staticmethod(lambda x, dim: x.max(axis=dim))
     const = staticmethod(lambda a: tl.Tensor(a))
 
@@ -18,6 +19,7 @@ def torch_namespace(torch):
     class Torch:
         F = torch.nn.functional
         cat, stack, where, maximum = torch.cat, torch.stack, torch.where, torch.maximum
+        minimum = torch.minimum
         amax = staticmethod(lambda x, dim: torch.amax(x, dim=dim))
         const = staticmethod(lambda a: torch.tensor(a))
     return Torch
@@ -65,6 +67,8 @@ OPS = {
     "min_dim": ([(3, 4)], lambda L, a: a.min(dim=0).values, "distinct"),
     "gather": ([(3, 4)], lambda L, a: a.gather(1, L.const(IDX)), "any"),
     "maximum": ([(3, 4), (3, 4)], lambda L, a, b: L.maximum(a, b), "distinct"),
+    "minimum": ([(3, 4), (3, 4)], lambda L, a, b: L.minimum(a, b), "distinct"),
+    "min": ([(3, 4)], lambda L, a: a.min() * a.min(dim=1).values.sum(), "distinct"),
     "where": ([(3, 4), (3, 4)], lambda L, a, b: L.where(L.const(MASK), a, b), "any"),
     "cat": ([(3, 2), (3, 4)], lambda L, a, b: L.cat([a, b], dim=1), "any"),
     "stack": ([(3, 4), (3, 4)], lambda L, a, b: L.stack([a, b], dim=1), "any"),

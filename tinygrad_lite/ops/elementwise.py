@@ -140,8 +140,11 @@ class Abs(Function):
     jvp = staticmethod(lambda t, out, x: t[0] * np.sign(x))
 
 
-def _maximum_shares(a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> tuple:
-    """Where max(a, b)'s gradient goes: 1 to the larger, 1/2 each on ties, 1 to both on NaN."""
+def _shares(a: np.ndarray, b: np.ndarray, dtype: np.dtype, mirrored: bool) -> tuple:
+    """Where max(a, b)'s gradient goes (min's if mirrored): 1 to the larger (smaller), 1/2 each
+    on ties, 1 to both on NaN."""
+    if mirrored:  # a's share in min(a, b) is its share in max(b, a) with the roles swapped
+        return _shares(b, a, dtype, False)
     tie = a == b
     return (np.where(tie, 0.5, ~(a < b)).astype(dtype, copy=False),
             np.where(tie, 0.5, ~(a > b)).astype(dtype, copy=False))
@@ -151,17 +154,26 @@ class Maximum(Function):
     """max(a, b) elementwise (NaN if either is);
     da = g where a > b, g/2 where a = b (PyTorch's even split on ties);  db likewise;
     d(out) = da or db by the same shares"""
+    mirrored = False
     forward = staticmethod(lambda a, b: np.maximum(a, b))
 
-    @staticmethod
-    def backward(g: Any, out: Any, a: Any, b: Any) -> tuple:
-        sa, sb = _maximum_shares(data_of(a), data_of(b), g.dtype)
+    @classmethod
+    def backward(cls, g: Any, out: Any, a: Any, b: Any) -> tuple:
+        sa, sb = _shares(data_of(a), data_of(b), g.dtype, cls.mirrored)
         return g * sa, g * sb
 
-    @staticmethod
-    def jvp(t: tuple, out: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        sa, sb = _maximum_shares(a, b, out.dtype)
+    @classmethod
+    def jvp(cls, t: tuple, out: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        sa, sb = _shares(a, b, out.dtype, cls.mirrored)
         return t[0] * sa + t[1] * sb
+
+
+class Minimum(Maximum):
+    """min(a, b) elementwise (NaN if either is);
+    da = g where a < b, g/2 where a = b (PyTorch's even split on ties);  db likewise;
+    d(out) = da or db by the same shares (Maximum's rules, mirrored)"""
+    mirrored = True
+    forward = staticmethod(lambda a, b: np.minimum(a, b))
 
 
 class Where(Function):
@@ -182,23 +194,6 @@ class Cast(Function):
     forward = staticmethod(lambda x, dtype: x.astype(dtype))
     backward = staticmethod(lambda g, out, x, dtype: (Cast.run(g, dtype=x.dtype),))
     jvp = staticmethod(lambda t, out, x, dtype: t[0].astype(dtype))
-
-
-class Minimum(Function):
-    """min(a, b) elementwise (NaN if either is);
-    da = g where a < b, g/2 where a = b (PyTorch's even split on ties);  db likewise;
-    d(out) = da or db by the same shares"""
-    forward = staticmethod(lambda a, b: np.minimum(a, b))
-
-    @staticmethod
-    def backward(g: Any, out: Any, a: Any, b: Any) -> tuple:
-        sa, sb = _maximum_shares(data_of(b), data_of(a), g.dtype)
-        return g * sa, g * sb
-
-    @staticmethod
-    def jvp(t: tuple, out: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        sa, sb = _maximum_shares(b, a, out.dtype)
-        return t[0] * sa + t[1] * sb
 
 
 class Compare(Function):
