@@ -306,7 +306,7 @@ def _conv_model():
 
 
 def _conv_step():
-    from tinygrad_lite.train import log_likelihood
+    from tinygrad_lite.functional import log_likelihood
     model = _conv_model()
     opt = optim.SGD(model.parameters(), lr=CONV_LR)
 

@@ -6,7 +6,7 @@ import tinygrad_lite.functional as F
 from tinygrad_lite.models import DigitNet
 from tinygrad_lite import CaptureError, Tensor, capture, nn, optim
 from tinygrad_lite.tensor import Function
-from tinygrad_lite.train import nielsen_cross_entropy
+from tinygrad_lite.functional import nielsen_cross_entropy
 
 
 def relu_net(dtype):

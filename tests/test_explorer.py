@@ -16,7 +16,7 @@ from tinygrad_lite import Tensor, nn, viz
 from tinygrad_lite.viz import explorer
 from tinygrad_lite.models import DigitNet
 from tinygrad_lite.models.chapter6 import ConvNet
-from tinygrad_lite.train import log_likelihood
+from tinygrad_lite.functional import log_likelihood
 
 CHROMIUM = "/usr/bin/chromium"
 VOID = {"meta", "br", "img", "input", "link", "hr", "area", "base", "col", "source", "wbr"}

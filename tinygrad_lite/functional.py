@@ -121,6 +121,18 @@ def _probabilities(p: np.ndarray, fn: str) -> None:
                            "(for logits use binary_cross_entropy_with_logits)")
 
 
+def nielsen_cross_entropy(pred: Tensor, target: Any) -> Tensor:
+    """C = -1/n Σ_x Σ_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)], n rows: Nielsen's cross-entropy
+    cost for sigmoid outputs (binary cross-entropy summed over outputs, averaged over rows)."""
+    return binary_cross_entropy(pred, target) * pred.shape[-1]
+
+
+def log_likelihood(logits: Tensor, target: Any) -> Tensor:
+    """C = -1/n Σ_x ln a_y, a = softmax(logits), y the label: the cost of a softmax output
+    layer (the book's chapter 3 and 6; PyTorch's cross_entropy), with one-hot targets."""
+    return -(logits.log_softmax(axis=1) * target).sum(axis=1).mean()
+
+
 def cross_entropy(logits: Tensor, labels: Any, *, reduction: str = "mean") -> Tensor:
     """-log softmax(logits)[label] for logits (N, C) and int labels (N,), averaged over rows
     (reduction "sum" adds them, "none" keeps one per row): nll_loss of log_softmax."""

@@ -20,22 +20,11 @@ class TrainingError(RuntimeError):
     """Training diverged (the cost became NaN or infinite)."""
 
 
-def nielsen_cross_entropy(pred: Tensor, target: Any) -> Tensor:
-    """C = -1/n Σ_x Σ_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)], n rows: Nielsen's cross-entropy
-    cost for sigmoid outputs (binary cross-entropy summed over outputs, averaged over rows)."""
-    return F.binary_cross_entropy(pred, target) * pred.shape[-1]
-
-
-def log_likelihood(logits: Tensor, target: Any) -> Tensor:
-    """C = -1/n Σ_x ln a_y, a = softmax(logits), y the label: the cost of a softmax output
-    layer (the book's chapter 3 and 6; PyTorch's cross_entropy), with one-hot targets."""
-    return -(logits.log_softmax(axis=1) * target).sum(axis=1).mean()
-
-
+# the costs fit() and the command line train with, by name (the functions are F.*)
 COSTS: dict[str, Callable[[Tensor, Any], Tensor]] = {
     "quadratic": F.quadratic_cost,
-    "cross-entropy": nielsen_cross_entropy,
-    "log-likelihood": log_likelihood,
+    "cross-entropy": F.nielsen_cross_entropy,
+    "log-likelihood": F.log_likelihood,
 }
 
 
