@@ -339,7 +339,8 @@ def emit(prog: list[Instr], notes: list[str], names: dict, namespace: dict,
             namespace[name] = ins.into
             call.append(name)
         call += [f"{k}={ref(v)}" for k, v in ins.params.items()]
-        text = f"{const(ins.fn)}({', '.join(call)})"
+        text = (f"{call[0]}.T" if ins.fn is np.transpose and len(call) == 1 else  # the same view
+                f"{const(ins.fn)}({', '.join(call)})")
         if ins.into is not None:
             names[id(ins.out)] = name
         else:
