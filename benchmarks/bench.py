@@ -15,9 +15,12 @@ PyTorch rows
 appear when torch is installed, JAX rows (jax.jit of the gradient and the update, on the CPU)
 when jax is installed; a missing one is skipped with a printed line. JAX runs single-threaded
 like the rest: this script sets XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
-intra_op_parallelism_threads=1" before jax is first imported (unless XLA_FLAGS is already set),
-and runs with OPENBLAS_NUM_THREADS=1 for numpy in the same way. On machines that set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, unset
-both for this command when timing numpy at its best.
+intra_op_parallelism_threads=1" before jax is first imported (unless XLA_FLAGS is already set);
+run it with OPENBLAS_NUM_THREADS=1 for numpy's BLAS. On machines that set OPENBLAS_CORETYPE /
+OPENBLAS_L2_SIZE, unset both for this command when timing numpy at its best:
+
+    OPENBLAS_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        python benchmarks/bench.py --skip-seed
 """
 from __future__ import annotations
 
@@ -30,8 +33,8 @@ import sys
 import tempfile
 import time
 
-# before numpy and jax are imported: one thread for BLAS and for XLA's CPU backend
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# before jax is imported: one thread for XLA's CPU backend, as numpy's BLAS gets with
+# OPENBLAS_NUM_THREADS=1 (not set here: --threads-only compares thread counts)
 os.environ.setdefault("XLA_FLAGS",
                       "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
