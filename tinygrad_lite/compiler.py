@@ -324,7 +324,7 @@ def emit(prog: list[Instr], notes: list[str], names: dict, namespace: dict,
          ref: Callable[[Any], str], const: Callable[[Any], str]) -> list[str]:
     """Lines of the step's body: `names` maps ids of arrays to their names in the source, and
     `ref`/`const` name an argument or a constant (capture's code generator lends them)."""
-    lines = [f"    # passes: {'; '.join(notes)}"] if notes else []
+    lines = ["    # passes (what each changed):"] + [f"    #   {n}" for n in notes] if notes else []
     scalars: set[int] = set()  # ids of Python numbers computed by the step (loss_scale)
 
     def arg(a: Any) -> str:
