@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 import tinygrad_lite.functional as F
 from tinygrad_lite import Tensor, capture, compiler, nn, optim
 from tinygrad_lite.models import DigitNet
-from tinygrad_lite.tensor import Affine, Sigmoid
+from tinygrad_lite.ops import Affine, Sigmoid
 
 
 def same_bits(a, b) -> bool:
@@ -206,3 +206,17 @@ def test_replay_with_buffers_does_not_overwrite_returned_losses(batch):
     fast(X[batch:], Y[batch:])
     fast(X[batch:], Y[batch:])
     assert same_bits(first.numpy(), value)
+
+
+def test_common_stops_at_a_write_into_a_view_of_an_argument():
+    h, y = np.ones((2, 3)), np.zeros((2, 3))
+    made = h * 1
+
+    def add_one(view):
+        view += 1
+    view = made.T
+    prog = compiler.from_calls([(np.subtract, (made, y), {}, made - y),
+                                (np.transpose, (made,), {}, view), (add_one, (view,), {}, None),
+                                (np.subtract, (made, y), {}, made - y)])
+    new, count = compiler.eliminate_common(prog, [h, y])
+    assert count == 0 and len(new) == 4
