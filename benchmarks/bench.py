@@ -12,20 +12,33 @@ Every implementation trains the same network (784-H-10 sigmoid, quadratic cost, 
 the real MNIST training images in the same batches; runs are interleaved (6,000 images of each
 in turn) so that load on the machine falls on all alike, and the median epoch is reported.
 PyTorch rows
-appear when torch is installed. On machines that set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, unset
-both for this command when timing numpy at its best.
+appear when torch is installed, JAX rows (jax.jit of the gradient and the update, on the CPU)
+when jax is installed; a missing one is skipped with a printed line. JAX runs single-threaded
+like the rest: this script sets XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
+intra_op_parallelism_threads=1" before jax is first imported (unless XLA_FLAGS is already set);
+run it with OPENBLAS_NUM_THREADS=1 for numpy's BLAS. On machines that set OPENBLAS_CORETYPE /
+OPENBLAS_L2_SIZE, unset both for this command when timing numpy at its best:
+
+    OPENBLAS_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        python benchmarks/bench.py --skip-seed
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-import numpy as np
+# before jax is imported: one thread for XLA's CPU backend, as numpy's BLAS gets with
+# OPENBLAS_NUM_THREADS=1 (not set here: --threads-only compares thread counts)
+os.environ.setdefault("XLA_FLAGS",
+                      "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+import numpy as np  # noqa: E402
 
 
 import tinygrad_lite.functional as F
@@ -134,17 +147,57 @@ def torch_eager(X, Y, batch, hidden):
     return run
 
 
+def jax_jit(X, Y, batch, hidden):
+    """JAX on the CPU: jax.jit of the gradient and the SGD update together, float32."""
+    import jax
+    import jax.numpy as jnp
+    net = NeuralNetwork([784, hidden, 10], seed=0, dtype=np.float32)
+    params = [jnp.asarray(a) for a in (net.weights[0], net.biases[0].ravel(),
+                                       net.weights[1], net.biases[1].ravel())]
+
+    def cost(ps, x, y):
+        w1, b1, w2, b2 = ps
+        a1 = jax.nn.sigmoid(x @ w1.T + b1)
+        a2 = jax.nn.sigmoid(a1 @ w2.T + b2)
+        return jnp.sum((a2 - y) ** 2) / (2 * x.shape[0])
+
+    @jax.jit
+    def step(ps, x, y):
+        grads = jax.grad(cost)(ps, x, y)
+        return [p - LR * g for p, g in zip(ps, grads)]
+
+    jax.block_until_ready(step(params, X[:batch], Y[:batch]))  # compile outside the timing
+    state = {"params": params}
+
+    def run(lo, hi):
+        ps = state["params"]
+        for k in range(lo, hi, batch):
+            ps = step(ps, X[k:k + batch], Y[k:k + batch])
+        jax.block_until_ready(ps)
+        state["params"] = ps
+    return run
+
+
 IMPLEMENTATIONS = [("seed per-example", "float64", seed_per_example),
                    ("handwritten numpy", "float32", handwritten),
                    ("handwritten, lean loop", "float32", handwritten_lean),
                    ("tinygrad_lite eager", "float32", eager),
                    ("tinygrad_lite captured", "float32", captured),
+                   ("JAX jit", "float32", jax_jit),
                    ("PyTorch eager", "float32", torch_eager)]
 
 
 def have_torch() -> bool:
     try:
         import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def have_jax() -> bool:
+    try:
+        import jax  # noqa: F401
         return True
     except ImportError:
         return False
@@ -157,7 +210,7 @@ def time_configs(X, Y, configs, repeats, skip_seed, chunk=6000):
     rows = []
     for batch, hidden in configs:
         impls = [(n, d, f) for n, d, f in IMPLEMENTATIONS
-                 if (n != "PyTorch eager" or have_torch())
+                 if (n != "PyTorch eager" or have_torch()) and (n != "JAX jit" or have_jax())
                  and (n != "seed per-example" or not skip_seed)]
         runs = {name: make(X, Y, batch, hidden) for name, _, make in impls}
         times = {name: [] for name, _, _ in impls}
@@ -488,6 +541,9 @@ def main() -> None:
         return
     X = np.ascontiguousarray(data.train_images[:args.images])
     Y = F.one_hot(data.train_labels[:args.images], 10, np.float32)
+    for name, present in (("PyTorch", have_torch()), ("JAX", have_jax())):
+        if not present:
+            print(f"({name} is not installed: its rows are skipped)")
     rows = time_configs(X, Y, [(10, 30), (100, 100)], args.repeats, args.skip_seed)
     print(f"{'implementation':<24}{'dtype':<9}{'batch':>6}{'hidden':>7}{'s/epoch':>10}"
           f"{'ratio':>8}{'examples/s':>12}")

@@ -52,6 +52,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import compiler
 from .nn import Module, module_changes
 from .observer import Observer, observe
 from .tensor import Tensor, data_of, from_numpy, next_number, replacements
@@ -180,19 +181,10 @@ def _codegen(rec: Recorder, result: Any) -> tuple[str, dict]:
             return f"({items})" if isinstance(obj, tuple) else f"[{items}]"
         return const(obj)
 
-    lines = []
-    for fn, args, params, out in rec.calls:
-        call = ", ".join([ref(a) for a in args] + [f"{k}={ref(v)}" for k, v in params.items()])
-        outs = out if isinstance(out, tuple) else (out,)
-        targets = []
-        for o in outs:
-            if isinstance(o, (np.ndarray, np.generic)):
-                names.setdefault(id(o), f"v{len(names)}")
-                targets.append(names[id(o)])
-            else:
-                targets.append("_")
-        lhs = ", ".join(targets) + ("," if isinstance(out, tuple) and len(outs) == 1 else "")
-        lines.append(f"    {lhs} = {const(fn)}({call})")
+    returned = [data_of(r) for r in (result if isinstance(result, tuple) else (result,))
+                if isinstance(r, Tensor)]
+    prog, notes = compiler.compile_calls(rec.calls, rec.inputs, returned)
+    lines = compiler.emit(prog, notes, names, namespace, ref, const)
     ret = (ref(data_of(result)) if isinstance(result, Tensor) else
            "(" + ", ".join(ref(data_of(r)) for r in result) + ",)" if isinstance(result, tuple)
            else "None")

@@ -1,0 +1,222 @@
+"""Capture's compiler: each pass alone, and the compiled replay bit-identical to the eager step."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tinygrad_lite.functional as F
+from tinygrad_lite import Tensor, capture, compiler, nn, optim
+from tinygrad_lite.models import DigitNet
+from tinygrad_lite.ops import Affine, Sigmoid
+
+
+def same_bits(a, b) -> bool:
+    """Bit for bit: the same dtype, shape and bytes (so -0.0 differs from 0.0)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def run_both(build, make_opt, cost, X, Y, batch, steps):
+    """Train two copies, eagerly and captured; assert losses, parameters and grads agree."""
+    models = build(), build()
+    opts = [make_opt(m.parameters()) for m in models]
+
+    def stepper(model, opt):
+        def step(x, y):
+            loss = cost(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+    eager, fast = stepper(models[0], opts[0]), capture(stepper(models[1], opts[1]))
+    for k in range(steps):
+        x, y = X[k * batch:(k + 1) * batch], Y[k * batch:(k + 1) * batch]
+        assert same_bits(eager(Tensor(x), Tensor(y)).numpy(), fast(x, y).numpy()), k
+    for p, q in zip(models[0].parameters(), models[1].parameters()):
+        assert same_bits(p.data, q.data) and same_bits(p.grad, q.grad)
+    return fast
+
+
+def test_seed_network_replay_is_bit_identical():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(60, 784)).astype(np.float32)
+    Y = F.one_hot(rng.integers(0, 10, 60), 10, np.float32)
+    fast = run_both(lambda: DigitNet((784, 30, 10), seed=0), lambda p: optim.SGD(p, lr=3.0),
+                    F.quadratic_cost, X, Y, 10, 6)
+    assert "#   lower 10 " in fast.source and "Affine" not in fast.source
+
+
+def test_conv_net_replay_is_bit_identical():
+    from tinygrad_lite.models.zoo import build
+    rng = np.random.default_rng(1)
+    X = rng.uniform(size=(8, 784)).astype(np.float32)
+    Y = F.one_hot(rng.integers(0, 10, 8), 10, np.float32)
+    run_both(lambda: build("conv-pool", seed=0), lambda p: optim.SGD(p, lr=0.1),
+             F.mse_loss, X, Y, 4, 2)
+
+
+ACTS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+COSTS = {"quadratic": F.quadratic_cost, "mse": F.mse_loss}
+
+
+@settings(max_examples=15, deadline=None)
+@given(sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4),
+       acts=st.lists(st.sampled_from(sorted(ACTS)), min_size=3, max_size=3),
+       cost=st.sampled_from(sorted(COSTS)), batch=st.integers(1, 4),
+       momentum=st.sampled_from([0.0, 0.9]), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_random_graphs_replay_bit_identically(sizes, acts, cost, batch, momentum, dtype, seed):
+    def build():
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+            layers += [nn.Linear(a, b, dtype=dtype, rng=seed + i), ACTS[acts[i]]()]
+        return nn.Sequential(*layers)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(3 * batch, sizes[0])).astype(dtype)
+    Y = rng.uniform(size=(3 * batch, sizes[-1])).astype(dtype)
+    run_both(build, lambda p: optim.SGD(p, lr=0.5, momentum=momentum), COSTS[cost],
+             X, Y, batch, 3)
+
+
+# --- each pass alone -------------------------------------------------------------------------
+
+def affine_call(rng):
+    x, w, b = (rng.normal(size=s).astype(np.float32) for s in ((3, 4), (2, 4), (2,)))
+    return (Affine.forward, (x, w, b), {}, Affine.forward(x, w, b))
+
+
+def run(prog):
+    """Execute a program directly, writing into its buffers; the last call's result."""
+    value = {}
+    for ins in prog:
+        args = [value.get(id(a), a) for a in ins.args] + ([ins.into] if ins.into is not None
+                                                          else [])
+        with np.errstate(over="ignore"):
+            out = ins.fn(*args, **ins.params)
+        value[id(ins.out)] = out
+    return out
+
+
+def test_lower_expands_kernels_into_the_same_numpy_calls():
+    rng = np.random.default_rng(0)
+    call = affine_call(rng)
+    x = call[3]
+    calls = [call, (Sigmoid.forward, (x,), {}, Sigmoid.forward(x))]
+    prog, count = compiler.lower(compiler.from_calls(calls))
+    assert count == 2
+    assert [i.fn for i in prog] == [np.transpose, np.matmul, np.add, np.negative, np.exp,
+                                    np.add, np.true_divide]
+    assert same_bits(run(prog), calls[1][3])
+
+
+def test_fold_takes_views_of_parameters_once():
+    rng = np.random.default_rng(0)
+    prog, _ = compiler.lower(compiler.from_calls([affine_call(rng)]))
+    folded, count = compiler.fold_views(prog, [prog[1].args[0]])
+    assert count == 1 and [i.fn for i in folded] == [np.matmul, np.add]
+    kept, count = compiler.fold_views(prog, [prog[0].args[0]])  # W an input: kept
+    assert count == 0 and kept[0].fn is np.transpose
+
+
+def test_common_computes_a_repeated_call_once():
+    a, y = np.ones(3), np.zeros(3)
+    d1, d2 = a - y, a - y
+    prog = compiler.from_calls([(np.subtract, (a, y), {}, d1), (np.subtract, (a, y), {}, d2),
+                                (np.multiply, (d2, 2.0), {}, d2 * 2)])
+    new, count = compiler.eliminate_common(prog, [a, y])
+    assert count == 1 and len(new) == 2 and new[1].args[0] is d1
+
+
+def test_common_stops_at_a_call_that_may_change_an_argument():
+    w, y = np.ones(3), np.zeros(3)
+
+    def update(arr):  # a side effect: changes w in place
+        arr -= 1
+    prog = compiler.from_calls([(np.subtract, (w, y), {}, w - y), (update, (w,), {}, None),
+                                (np.subtract, (w, y), {}, w - y)])
+    new, count = compiler.eliminate_common(prog, [y])
+    assert count == 0 and len(new) == 3
+
+
+def test_dead_drops_unread_pure_calls_and_keeps_side_effects():
+    a = np.ones(3)
+    unused, used, log = a + 1, a * 2, []
+    prog = compiler.from_calls([(np.add, (a, 1), {}, unused), (np.multiply, (a, 2), {}, used),
+                                (log.append, (a,), {}, None)])
+    new, count = compiler.eliminate_dead(prog, [used])
+    assert count == 1 and [i.fn for i in new] == [np.multiply, log.append]
+
+
+def test_buffers_are_planned_only_for_arrays_that_do_not_escape():
+    a = np.arange(3.0)
+    t = a + 1
+    kept = t * 2
+    ret, store = kept + 0, []
+    prog = compiler.from_calls([(np.add, (a, 1), {}, t), (np.multiply, (t, 2), {}, kept),
+                                (store.append, (kept,), {}, None), (np.add, (kept, 0), {}, ret)])
+    new, count = compiler.plan_buffers(prog, [ret])
+    assert count == 1 and new[0].into is not None and new[1].into is None
+    assert same_bits(run(new[:2]), kept)
+
+
+def test_source_lists_the_passes_and_their_counts():
+    step = capture(lambda x, y: F.quadratic_cost(x, y))
+    step(np.ones((2, 3), np.float32), np.zeros((2, 3), np.float32))
+    assert "#   lower 1 " in step.source and "#   buffers" in step.source
+
+
+# --- the check can fail ----------------------------------------------------------------------
+
+def test_bit_identity_check_catches_a_rewrite_that_rounds_differently():
+    """σ'(z) from the saved output written as g(σ - σ²) instead of gσ(1 - σ): equal to a few
+    ulps, not bit for bit; and zero-then-add turns -0.0 into 0.0."""
+    rng = np.random.default_rng(0)
+    s = Sigmoid.forward(rng.normal(size=1000).astype(np.float32))
+    g = rng.normal(size=1000).astype(np.float32)
+    eager = Sigmoid.backward(g, s, None)[0]
+    assert np.allclose(eager, g * (s - s * s), rtol=1e-5)
+    assert not same_bits(eager, g * (s - s * s))
+    grad = np.array([-0.0, 1.0], np.float32)
+    assert np.array_equal(np.zeros(2, np.float32) + grad, grad)
+    assert not same_bits(np.zeros(2, np.float32) + grad, grad)
+
+
+def test_same_bits_sees_dtype_and_shape():
+    assert not same_bits(np.zeros(2, np.float32), np.zeros(2, np.float64))
+    assert not same_bits(np.zeros(2), np.zeros((2, 1)))
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_replay_with_buffers_does_not_overwrite_returned_losses(batch):
+    rng = np.random.default_rng(2)
+    X = rng.uniform(size=(2 * batch, 6)).astype(np.float32)
+    Y = rng.uniform(size=(2 * batch, 3)).astype(np.float32)
+    model = DigitNet((6, 4, 3), seed=0)
+    opt = optim.SGD(model.parameters(), lr=1.0)
+
+    def step(x, y):
+        loss = F.quadratic_cost(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    fast = capture(step)
+    first = fast(X[:batch], Y[:batch])
+    value = first.numpy().copy()
+    fast(X[batch:], Y[batch:])
+    fast(X[batch:], Y[batch:])
+    assert same_bits(first.numpy(), value)
+
+
+def test_common_stops_at_a_write_into_a_view_of_an_argument():
+    h, y = np.ones((2, 3)), np.zeros((2, 3))
+    made = h * 1
+
+    def add_one(view):
+        view += 1
+    view = made.T
+    prog = compiler.from_calls([(np.subtract, (made, y), {}, made - y),
+                                (np.transpose, (made,), {}, view), (add_one, (view,), {}, None),
+                                (np.subtract, (made, y), {}, made - y)])
+    new, count = compiler.eliminate_common(prog, [h, y])
+    assert count == 0 and len(new) == 4
