@@ -161,13 +161,10 @@ class Function:
         if observer.current is not None:
             observer.current.kernel(cls.forward, arrays, params, out, tensors)
         node = None
-        if _grad_enabled and out.dtype.kind == "f":
-            for t in tensors:
-                if t._requires_grad:
-                    if cls.takes_needs:  # params is this call's own dict
-                        params["needs"] = tuple(map(_requires_grad, tensors))
-                    node = Node(cls, tensors, arrays, params)
-                    break
+        if _grad_enabled and out.dtype.kind == "f" and any(map(_requires_grad, tensors)):
+            if cls.takes_needs:  # params is this call's own dict
+                params["needs"] = tuple(map(_requires_grad, tensors))
+            node = Node(cls, tensors, arrays, params)
         result = Tensor._make(out, node)
         if _tangents and out.dtype.kind == "f":
             _tangents.push(cls, tensors, arrays, params, result)
