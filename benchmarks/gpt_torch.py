@@ -18,6 +18,7 @@ lm_head.weight, which is the same tensor as transformer.wte.weight); `export_npz
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -64,6 +65,12 @@ def build_gpt(config: GPTConfig) -> Any:
     logits = lm_head(ln_f(h_L(...h_1(wte[idx] + wpe[pos])))), each block
     x + attn(ln_1(x)) then x + mlp(ln_2(x)); weights N(0, 0.02²), biases 0, and the c_proj
     weights N(0, (0.02 / √(2 n_layer))²) (they feed the residual stream, two per layer)."""
+    return _gpt_class()(config)
+
+
+@functools.cache
+def _layers() -> tuple[type, type, type]:
+    """nanoGPT's LayerNorm, CausalSelfAttention and MLP modules (torch imported here)."""
     import torch
     from torch import nn
     from torch.nn import functional as F
@@ -108,6 +115,17 @@ def build_gpt(config: GPTConfig) -> Any:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
 
+    return LayerNorm, CausalSelfAttention, MLP
+
+
+@functools.cache
+def _gpt_class() -> type:
+    """nanoGPT's Block and GPT modules (torch imported here)."""
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+    LayerNorm, CausalSelfAttention, MLP = _layers()
+
     class Block(nn.Module):
         def __init__(self, c: GPTConfig) -> None:
             super().__init__()
@@ -146,7 +164,7 @@ def build_gpt(config: GPTConfig) -> Any:
                                    ignore_index=-1)
             return logits, loss
 
-    return GPT(config)
+    return GPT
 
 
 def _initialise(model: Any, config: GPTConfig) -> None:
