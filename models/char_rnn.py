@@ -136,8 +136,8 @@ class CharRNNHandwritten:
             g["bias_ih"] += delta.sum(axis=0)                       # BP3 (both biases of a)
             g["bias_hh"] += delta.sum(axis=0)
             g["weight_hh"] += delta.T @ h_prev                      # BP4, input h_{t-1}
-            np.add.at(g_ih_rows, inputs[:, t], delta)               # BP4, input x_t one-hot:
-            delta_next = delta                                      # adds δ to column x_t
+            np.add.at(g_ih_rows, inputs[:, t], delta)   # BP4, input x_t one-hot: δ to column x_t
+            delta_next = delta                          # what step t - 1 receives through W_hh
         g["weight_ih"] = g_ih_rows.T.copy()
         return g
 
