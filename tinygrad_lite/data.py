@@ -22,7 +22,7 @@ import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Sequence
+from typing import BinaryIO, Iterable
 
 import numpy as np
 
@@ -450,7 +450,7 @@ class Text:
                              f"of {len(self.chars)} characters")
         return ids.astype(np.int64)
 
-    def decode(self, ids: Sequence[int] | np.ndarray) -> str:
+    def decode(self, ids: list[int] | np.ndarray) -> str:
         """The string of the ids (each in [0, vocab_size))."""
         ids = np.asarray(ids, dtype=np.int64).ravel()
         bad = np.flatnonzero((ids < 0) | (ids >= len(self.chars)))
