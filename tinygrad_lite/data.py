@@ -1,4 +1,5 @@
 """MNIST: an IDX file reader, the bundled dataset, and an opt-in checksum-verified download.
+Tiny Shakespeare: the bundled text, its character vocabulary, its split and random batches.
 
 Where `load_mnist` looks, first match wins: the `data_dir` argument, the TINYGRAD_LITE_DATA
 environment variable, then the copy bundled with the package (so training works offline). The
@@ -415,3 +416,119 @@ def _download_one(folder: Path, name: str, digest: str, mirrors: list[str], cloc
         raise DataError(f"the download of {name}.gz did not finish within the {clock.seconds:g} s "
                         "deadline (download_mnist's deadline)")
     raise DataError(f"could not download {name}.gz: " + "; ".join(failures))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tiny Shakespeare: characters in, characters out
+
+SHAKESPEARE_FILE = Path(__file__).parent / "datasets" / "tinyshakespeare" / "input.txt.gz"
+SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+MAX_TEXT_BYTES = 64 << 20  # what load_shakespeare reads at most, decompressed: 60 times the text
+
+
+@dataclass
+class Text:
+    """A text and its character vocabulary: `chars` sorted, `stoi` char -> id, `itos` id -> char;
+    `train` the first 90% of the encoded text and `val` the rest (int64 ids)."""
+    text: str
+    chars: list[str]
+    stoi: dict[str, int]
+    itos: dict[int, str]
+    train: np.ndarray
+    val: np.ndarray
+    source: str = ""
+
+    @property
+    def vocab_size(self) -> int:
+        """The number of distinct characters."""
+        return len(self.chars)
+
+    def encode(self, s: str) -> np.ndarray:
+        """Character ids, int64 (s of length T gives shape (T,)); a character outside the
+        vocabulary is a ValueError naming it and its position."""
+        codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4")
+        vocab = np.array([ord(c) for c in self.chars], dtype="<u4")  # sorted, as chars is
+        ids = np.minimum(np.searchsorted(vocab, codes), len(vocab) - 1)
+        bad = np.flatnonzero(vocab[ids] != codes)
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(f"character {s[i]!r} at position {i} is not in the vocabulary "
+                             f"of {len(self.chars)} characters")
+        return ids.astype(np.int64)
+
+    def decode(self, ids: list[int] | np.ndarray) -> str:
+        """The string of the ids (each in [0, vocab_size))."""
+        ids = np.asarray(ids, dtype=np.int64).ravel()
+        bad = np.flatnonzero((ids < 0) | (ids >= len(self.chars)))
+        if bad.size:
+            raise ValueError(f"id {int(ids[bad[0]])} at position {int(bad[0])} is not in "
+                             f"[0, {len(self.chars)})")
+        return "".join(self.chars[i] for i in ids.tolist())
+
+
+def _read_text_bytes(path: Path) -> bytes:
+    """The bytes of a text file, gunzipped when it starts with gzip's magic; at most
+    MAX_TEXT_BYTES; every failure a DataError naming the file."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise DataError(f"{path} is a {kind(info.st_mode)}, not a text file")
+        with open(path, "rb") as f:
+            gzipped = f.peek(2)[:2] == b"\x1f\x8b"
+            stream = gzip.GzipFile(fileobj=f, mode="rb") if gzipped else f
+            raw = stream.read(MAX_TEXT_BYTES + 1)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise DataError(f"{path}: corrupt or truncated gzip data ({e})") from None
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror or e}") from None
+    if len(raw) > MAX_TEXT_BYTES:
+        raise DataError(f"{path}: more than {size_text(MAX_TEXT_BYTES)} of text (decompressed)")
+    return raw
+
+
+def load_shakespeare(path: str | os.PathLike | None = None, verify: bool = True) -> Text:
+    """Tiny Shakespeare (1,115,394 characters, 65 distinct), bundled; or the text at `path`
+    (plain or gzipped UTF-8). With `verify` the decompressed bytes must have tiny Shakespeare's
+    SHA-256; `verify=False` accepts any text, whose vocabulary is its own characters.
+    The split is nanoGPT's: train = ids[:int(0.9 n)], val = the rest."""
+    path = SHAKESPEARE_FILE if path is None else Path(path)
+    raw = _read_text_bytes(path)
+    if verify:
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != SHAKESPEARE_SHA256:
+            raise DataError(f"{path}: its SHA-256 differs from tiny Shakespeare's (decompressed "
+                            f"data {digest}, {len(raw):,} bytes; expected {SHAKESPEARE_SHA256}, "
+                            "1,115,394 bytes)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text ({e})") from None
+    if len(text) < 2:
+        raise DataError(f"{path}: a text of at least two characters is needed, got {len(text)}")
+    chars = sorted(set(text))
+    data = Text(text, chars, {c: i for i, c in enumerate(chars)}, dict(enumerate(chars)),
+                np.empty(0, np.int64), np.empty(0, np.int64), source=str(path))
+    ids = data.encode(text)
+    cut = int(0.9 * len(ids))
+    data.train, data.val = ids[:cut], ids[cut:]
+    return data
+
+
+def get_batch(data: np.ndarray, block_size: int, batch_size: int,
+              rng: np.random.Generator | int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """nanoGPT's random batch: starts i uniform in [0, len(data) - block_size), x[b] =
+    data[i:i + block_size], y[b] = data[i + 1:i + 1 + block_size] (the next character);
+    both (batch_size, block_size) int64."""
+    data = np.asarray(data)
+    if data.ndim != 1:
+        raise ValueError(f"get_batch: data must be 1-D ids, got shape {data.shape}")
+    if block_size < 1 or batch_size < 1:
+        raise ValueError(f"get_batch: block_size and batch_size must be positive, got "
+                         f"{block_size}, {batch_size}")
+    if len(data) <= block_size:
+        raise ValueError(f"get_batch: {len(data)} ids cannot give a block of {block_size} and "
+                         "its next character")
+    rng = np.random.default_rng(rng)
+    starts = rng.integers(0, len(data) - block_size, size=batch_size)
+    index = starts[:, None] + np.arange(block_size)
+    return data[index].astype(np.int64), data[index + 1].astype(np.int64)
