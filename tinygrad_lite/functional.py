@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .creation import generator
+from .ops import activations
 from .ops.conv import AvgPool2d, Conv2d, MaxPool2d, as_pair
 from .ops.layers import Affine, BinaryCrossEntropy, SquaredError
 from .ops.movement import pad  # noqa: F401 (F.pad)
@@ -279,3 +280,82 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     mask = kernel(_dropout_mask, x.shape, float(p), x.dtype)  # recorded: a replay draws anew
     return x * from_numpy(mask)
+
+
+# --- more activations (tinygrad_lite/ops/activations.py) and the logits form of BCE -------------
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x Φ(x) with Φ the standard normal CDF; approximate="tanh" for the tanh formula."""
+    return activations.gelu(_tensor(input), approximate)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, else alpha (e^x - 1); gradient alpha at 0 (PyTorch's)."""
+    return activations.elu(_tensor(input), alpha)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, else alpha (e^(x/alpha) - 1); gradient 1 at 0."""
+    return activations.celu(_tensor(input), alpha)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, else negative_slope x; gradient negative_slope at 0."""
+    return activations.leaky_relu(_tensor(input), negative_slope)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6); gradient 0 at 0 and at 6."""
+    return activations.relu6(_tensor(input))
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]; gradient 0 at the bounds."""
+    return activations.hardtanh(_tensor(input), min_val, max_val)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6; gradient 0 at -3, 1 at 3."""
+    return activations.hardswish(_tensor(input))
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """ln(1 + e^(beta x)) / beta, x itself where beta x > threshold."""
+    return activations.softplus(_tensor(input), beta, threshold)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """ln σ(x) = -softplus(-x), stable."""
+    return activations.logsigmoid(_tensor(input))
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x σ(x)."""
+    return activations.silu(_tensor(input))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x))."""
+    return activations.mish(_tensor(input))
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return activations.softsign(_tensor(input))
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,
+                                     pos_weight: Any = None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of σ(input) against target, computed from the logits stably:
+    ℓ = (1 - y) x - w_y ln σ(x) with w_y = 1 + (pos_weight - 1) y, the same as
+    max(x, 0) - x y + ln(1 + e^-|x|) when pos_weight is None; dℓ/dx = w_y σ(x) - w_y + 1 - y
+    (σ(x) - y without pos_weight), smooth everywhere; times weight, then reduced."""
+    input = _tensor(input)
+    target = _pair(input, target, "binary_cross_entropy_with_logits")
+    log_weight = 1 if pos_weight is None else (_tensor(pos_weight) - 1) * target + 1
+    loss = (1 - target) * input - log_weight * activations.logsigmoid(input)
+    if weight is not None:
+        loss = loss * _tensor(weight)
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")

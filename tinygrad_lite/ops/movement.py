@@ -237,3 +237,95 @@ def getitem(x: Tensor, index: Any) -> Tensor:
     unwrap = lambda i: data_of(i) if isinstance(i, Tensor) else i  # noqa: E731
     index = tuple(map(unwrap, index)) if isinstance(index, tuple) else unwrap(index)
     return GetItem.apply(x, index=index)
+
+
+# --- flip, scans, repeat and splitting --------------------------------------------------------
+
+
+class Flip(Function):
+    """x reversed along the axes dims (a copy, as torch.flip);  dx = g flipped back;
+    d(out) = dx flipped"""
+    forward = staticmethod(lambda x, dims: np.flip(x, dims).copy())
+    backward = staticmethod(lambda g, out, x, dims: (Flip.run(g, dims=dims),))
+    jvp = staticmethod(lambda t, out, x, dims: np.flip(t[0], dims).copy())
+
+
+class CumSum(Function):
+    """running sums along dim: outᵢ = Σ_{j <= i} xⱼ;  dxⱼ = Σ_{i >= j} gᵢ (the running sum of g
+    from the other end);  d(out) = the running sum of dx"""
+    forward = staticmethod(lambda x, dim: np.cumsum(x, axis=dim))
+
+    @staticmethod
+    def backward(g: Any, out: Any, x: Any, dim: int) -> tuple:
+        back = Flip.run(g, dims=(dim,))
+        return (Flip.run(CumSum.run(back, dim=dim), dims=(dim,)),)
+
+    jvp = staticmethod(lambda t, out, x, dim: np.cumsum(t[0], axis=dim))
+
+
+@composite
+def cumsum(x: Tensor, dim: int) -> Tensor:
+    """Running sums along dim (torch.cumsum); integers and bools add up as int64."""
+    d = check_dim(dim, x.ndim, "cumsum")
+    if x.dtype.kind in "iub" and x.dtype != np.int64:
+        x = x.to(np.int64)
+    return CumSum.apply(x, dim=d) if x.ndim else x.reshape(1).cumsum(0).reshape(())
+
+
+@composite
+def flip(x: Tensor, *dims: Any) -> Tensor:
+    """x reversed along each axis in dims (torch.flip(x, dims); x.flip(0, 1) too)."""
+    dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    axes = tuple(check_dim(d, x.ndim, "flip") for d in dims)
+    if len(set(axes)) != len(axes):
+        raise ShapeError(f"flip: dims {dims} name an axis more than once")
+    return Flip.apply(x, dims=axes) if x.ndim else x
+
+
+@composite
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    """x tiled sizes[i] times along each axis (torch's repeat, numpy's tile); more sizes than
+    axes put new axes in front. As a reshape, an expand and a reshape: the gradient is g
+    summed over the copies."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) \
+        else sizes
+    if len(sizes) < x.ndim:
+        raise ShapeError(f"repeat: {len(sizes)} sizes for a tensor of shape {x.shape}: give "
+                         f"at least one per dimension")
+    if any(not isinstance(r, (int, np.integer)) or r < 0 for r in sizes):
+        raise ShapeError(f"repeat: sizes must be integers >= 0, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    pairs = x.reshape(sum(((1, n) for n in shape), ()))
+    tiled = pairs.expand(sum(((int(r), n) for r, n in zip(sizes, shape)), ()))
+    return tiled.reshape(tuple(int(r) * n for r, n in zip(sizes, shape)))
+
+
+@composite
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    """x cut along dim into pieces of split_size (the last may be smaller), or of the sizes
+    in a list summing to x.shape[dim] (torch.split); each piece is a slice (a view's gradient)."""
+    d = check_dim(dim, x.ndim, "split")
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0 and n:
+            raise ShapeError(f"split: split_size must be positive, got {size}")
+        sizes = [min(size, n - s) for s in range(0, n, size)] if n else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n or any(s < 0 for s in sizes):
+            raise ShapeError(f"split: sizes {sizes} must be >= 0 and add up to {n}, the size of "
+                             f"dim {dim} of {x.shape}")
+    ends = np.cumsum(sizes).tolist()
+    lead = (slice(None),) * d
+    return tuple(x[lead + (slice(e - s, e),)] for s, e in zip(sizes, ends))
+
+
+@composite
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """x cut along dim into `chunks` pieces of ceil(n / chunks) (torch.chunk: the last may be
+    smaller, and there may be fewer than chunks pieces)."""
+    if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ShapeError(f"chunk: chunks must be a positive integer, got {chunks!r}")
+    n = x.shape[check_dim(dim, x.ndim, "chunk")]
+    return split(x, max(-(-n // int(chunks)), 1), dim)
