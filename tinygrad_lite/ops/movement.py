@@ -233,10 +233,60 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
 
 @composite
 def getitem(x: Tensor, index: Any) -> Tensor:
-    """x[index]: ints, slices, None, Ellipsis, index arrays and Tensors, bool masks."""
-    unwrap = lambda i: data_of(i) if isinstance(i, Tensor) else i  # noqa: E731
-    index = tuple(map(unwrap, index)) if isinstance(index, tuple) else unwrap(index)
-    return GetItem.apply(x, index=index)
+    """x[index]: ints, slices, None, Ellipsis, index arrays and Tensors, bool masks, with
+    PyTorch's placement of the indexed axes (see `torch_order`)."""
+    index = tuple(map(_unwrap, index)) if isinstance(index, tuple) else _unwrap(index)
+    for step in torch_order(index, x.ndim) or (index,):
+        x = GetItem.apply(x, index=step)
+    return x
+
+
+def _unwrap(i: Any) -> Any:
+    """An index entry for numpy: a Tensor's array; a 0-d integer array or Tensor is an int, as
+    PyTorch takes it (a selection, not an index array)."""
+    i = data_of(i) if isinstance(i, Tensor) else i
+    if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
+        return int(i)
+    return i
+
+
+def _is_array(i: Any) -> bool:
+    return isinstance(i, (np.ndarray, list))
+
+
+def torch_order(index: Any, ndim: int) -> tuple | None:
+    """PyTorch's indexing as numpy indexings applied in turn, or None where numpy's rule is
+    PyTorch's.
+
+    Where they differ: numpy counts an int as an advanced index, so in x[0, :, idx] the int
+    and the array idx are advanced indices separated by a slice, and numpy puts their broadcast
+    axes first. PyTorch applies the ints first, as plain selections, then places the axes of the
+    index arrays by numpy's rule among what is left: x[0, :, idx] has x.shape[1] first, then
+    idx's axes. And an Ellipsis that stands for no axes separates two index arrays in numpy, not
+    in PyTorch. A 0-d integer tensor counts as an int (getitem makes it one), as in PyTorch.
+    So, when an index holds arrays with ints or an Ellipsis: first the ints (and slices, None,
+    Ellipsis) with each array replaced by full slices, then the arrays with each int's axis gone
+    and the Ellipsis written out as the full slices it stands for."""
+    if not isinstance(index, tuple) or not any(map(_is_array, index)):
+        return None
+    ints = [isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in index]
+    if not any(ints) and not any(i is Ellipsis for i in index):
+        return None
+    widths = [np.ndim(i) if _is_array(i) and np.asarray(i).dtype == np.bool_ else
+              0 if i is None or i is Ellipsis else 1 for i in index]
+    rest = (slice(None),) * max(ndim - sum(widths), 0)
+    first, second = [], []
+    for i, w, is_int in zip(index, widths, ints):
+        if _is_array(i):
+            first += [slice(None)] * w
+            second.append(i)
+        else:
+            first.append(i)
+            if i is Ellipsis:
+                second += rest
+            elif not is_int:  # applied by the first step if there is one
+                second.append(slice(None) if any(ints) else i)
+    return (tuple(first), tuple(second)) if any(ints) else (tuple(second),)
 
 
 # --- flip, scans, repeat and splitting --------------------------------------------------------
