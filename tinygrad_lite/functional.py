@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .creation import generator
+from .errors import DimError, ShapeError
 from .ops import activations
 from .ops.conv import AvgPool2d, Conv2d, MaxPool2d, as_pair
 from .ops.layers import Affine, BinaryCrossEntropy, SquaredError
@@ -30,7 +31,7 @@ def _pair(pred: Tensor, target: Any, name: str) -> Tensor:
         dtype = pred.dtype
         target = Tensor(target, dtype=dtype if dtype.kind == "f" else None)
     if pred.shape != target.shape:
-        raise ValueError(f"{name}: pred has shape {pred.shape} but target has shape {target.shape}")
+        raise ShapeError(f"{name}: pred has shape {pred.shape} but target has shape {target.shape}")
     return target
 
 
@@ -38,9 +39,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ Wᵀ + b, with W of shape (out, in) and b of shape (out,); x may be a numpy array."""
     x, weight = _tensor(x), _tensor(weight)
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be (out_features, in_features), got {weight.shape}")
+        raise ShapeError(f"linear: weight must be (out_features, in_features), got {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} needs {weight.shape[1]} features in "
+        raise ShapeError(f"linear: input of shape {x.shape} needs {weight.shape[1]} features in "
                          f"its last dimension, for a weight of shape {weight.shape}")
     if bias is None:
         return x @ weight.T
@@ -115,7 +116,7 @@ def cross_entropy(logits: Tensor, labels: Any, *, reduction: str = "mean") -> Te
     (reduction "sum" adds them, "none" keeps one per row): nll_loss of log_softmax."""
     logits = _tensor(logits)
     if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
+        raise ShapeError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
     return _nll(logits.log_softmax(axis=1), labels, reduction, "cross_entropy")
 
 
@@ -127,9 +128,9 @@ def nll_loss(log_probs: Tensor, labels: Any, *, reduction: str = "mean") -> Tens
 def _nll(log_probs: Tensor, labels: Any, reduction: str, fn: str) -> Tensor:
     labels = data_of(labels) if isinstance(labels, Tensor) else np.asarray(labels)
     if log_probs.ndim != 2:
-        raise ValueError(f"{fn}: input must be (N, C), got shape {log_probs.shape}")
+        raise ShapeError(f"{fn}: input must be (N, C), got shape {log_probs.shape}")
     if labels.dtype.kind not in "iu" or labels.shape != log_probs.shape[:1]:
-        raise ValueError(f"{fn}: labels must be integers of shape {log_probs.shape[:1]}, "
+        raise ShapeError(f"{fn}: labels must be integers of shape {log_probs.shape[:1]}, "
                          f"got {labels.dtype} of shape {labels.shape}")
     kernel(class_labels, labels, log_probs.shape[1], fn)  # a kernel: capture replays the check
     return _reduce(-log_probs[np.arange(len(labels)), labels], reduction, fn)
@@ -157,7 +158,7 @@ def class_labels(labels: Any, num_classes: int | None, name: str,
     Floats holding whole numbers (3.0) are accepted if `integral_floats`."""
     arr = np.asarray(data_of(labels) if isinstance(labels, Tensor) else labels)
     if arr.dtype.kind not in ("iuf" if integral_floats else "iu"):
-        raise ValueError(f"{name}: labels must be integers, got dtype {arr.dtype}")
+        raise ShapeError(f"{name}: labels must be integers, got dtype {arr.dtype}")
     wanted = ">= 0" if num_classes is None else f"in [0, {num_classes})"
     if arr.dtype.kind == "f":
         with np.errstate(invalid="ignore"):
@@ -170,7 +171,7 @@ def class_labels(labels: Any, num_classes: int | None, name: str,
     if bad.any():
         where = tuple(int(k) for k in np.argwhere(bad)[0])
         pos = where[0] if len(where) == 1 else where
-        raise ValueError(f"{name}: labels must be integers {wanted}; label {arr[where].item()!r} "
+        raise DimError(f"{name}: labels must be integers {wanted}; label {arr[where].item()!r} "
                          f"at position {pos} is not ({int(bad.sum())} bad label(s))")
     return arr if arr.dtype.kind in "iu" else arr.astype(np.int64)
 
@@ -180,14 +181,14 @@ def class_labels(labels: Any, num_classes: int | None, name: str,
 
 def _check_input(x: Tensor, fn: str) -> None:
     if x.ndim != 4:
-        raise ValueError(f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape "
+        raise ShapeError(f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape "
                          f"{x.shape}")
 
 
 def _check_window(x: Tensor, kernel: tuple, padding: tuple, fn: str) -> None:
     padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
     if kernel[0] > padded[0] or kernel[1] > padded[1]:
-        raise ValueError(f"{fn}: the window {kernel} is larger than the padded input "
+        raise ShapeError(f"{fn}: the window {kernel} is larger than the padded input "
                          f"{padded} (input shape {x.shape}, padding {padding})")
 
 
@@ -203,12 +204,12 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
     stride = as_pair(stride, "stride", "conv2d", 1)
     _check_input(x, "conv2d")
     if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must be 4-D (out, in, kh, kw), got shape {weight.shape}")
+        raise ShapeError(f"conv2d: weight must be 4-D (out, in, kh, kw), got shape {weight.shape}")
     if weight.shape[1] != x.shape[1]:
-        raise ValueError(f"conv2d: input of shape {x.shape} has {x.shape[1]} channels but weight "
+        raise ShapeError(f"conv2d: input of shape {x.shape} has {x.shape[1]} channels but weight "
                          f"of shape {weight.shape} expects {weight.shape[1]}")
     if bias is not None and bias.shape != weight.shape[:1]:
-        raise ValueError(f"conv2d: bias must have shape {weight.shape[:1]}, got {bias.shape}")
+        raise ShapeError(f"conv2d: bias must have shape {weight.shape[:1]}, got {bias.shape}")
     if isinstance(padding, str):
         x, padding = _named_padding(x, weight.shape[2:], stride, padding)
     padding = as_pair(padding, "padding", "conv2d", 0)
@@ -243,7 +244,7 @@ def _pool(op: type, x: Tensor, kernel_size: int | tuple, stride: int | tuple | N
     padding = as_pair(padding, "padding", fn, 0)
     _check_input(x, fn)
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{fn}: padding {padding} must be at most half the kernel {kernel}")
+        raise ShapeError(f"{fn}: padding {padding} must be at most half the kernel {kernel}")
     _check_window(x, kernel, padding, fn)
     return op.apply(x, kernel=kernel, stride=stride, padding=padding)
 

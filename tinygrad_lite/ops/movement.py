@@ -132,7 +132,7 @@ def stack(tensors: Any, dim: int = 0) -> Tensor:
         raise TypeError("stack: needs a non-empty sequence of Tensors")
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
-        raise ValueError(f"stack: tensors must have one shape, got {sorted(shapes)}")
+        raise ShapeError(f"stack: tensors must have one shape, got {sorted(shapes)}")
     dim = check_dim(dim, tensors[0].ndim + 1, "stack")
     return cat([t.unsqueeze(dim) for t in tensors], dim)
 
@@ -144,12 +144,12 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
         raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: needs an even number of widths, at most 2 per axis of the input "
+        raise ShapeError(f"pad: needs an even number of widths, at most 2 per axis of the input "
                          f"{input.shape}, got {pad}")
     pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)][::-1]
     widths = ((0, 0),) * (input.ndim - len(pairs)) + tuple(pairs)
     if any(n + a + b < 0 for n, (a, b) in zip(input.shape, widths)):
-        raise ValueError(f"pad: widths {pad} crop more than the input {input.shape} has")
+        raise ShapeError(f"pad: widths {pad} crop more than the input {input.shape} has")
     return Pad.apply(input, widths=widths, value=0 if value is None else value)
 
 
@@ -173,7 +173,7 @@ def transpose(x: Tensor, dim0: int | None, dim1: int | None) -> Tensor:
 @composite
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j][k] = x[i][index[i][j][k]][k] for dim=1 (likewise for any dim); every index
-    must lie in [0, size of dim) (IndexError otherwise, as PyTorch)."""
+    must lie in [0, size of dim) (a RuntimeError, ShapeError, otherwise, as PyTorch's)."""
     index = index if isinstance(index, Tensor) else Tensor(np.asarray(index))
     if index.dtype.kind not in "iu" or index.ndim != x.ndim:
         raise ShapeError(f"gather: index must be integers with {x.ndim} dimensions like the "
@@ -183,7 +183,7 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     idx = data_of(index)
     if idx.size and (idx.min() < 0 or idx.max() >= size):
         bad = idx.min() if idx.min() < 0 else idx.max()
-        raise DimError(f"gather: index {bad} is out of bounds for dim {dim} of size {size}")
+        raise ShapeError(f"gather: index {bad} is out of bounds for dim {dim} of size {size}")
     return Gather.apply(x, index, dim=dim)
 
 
