@@ -112,6 +112,7 @@ OPS = {
         x * 3, y.sigmoid(), reduction="sum"), "any"),
     # scans, shape, norms
     "cumsum": ([(3, 4)], lambda L, a: a.cumsum(1) * a.cumsum(dim=0), "any"),
+    "cumprod": ([(3, 4)], lambda L, a: a.cumprod(1) + a.cumprod(dim=0), "any"),
     "flip": ([(2, 3, 4)], lambda L, a: a.flip(0, 2) * a.flip([1]), "any"),
     "repeat": ([(3, 1)], lambda L, a: a.repeat(2, 1, 4) * a.repeat(1, 4), "any"),
     "chunk_split": ([(3, 4)], lambda L, a: a.chunk(3, dim=1)[1] * a.split([1, 3], 1)[1].sum(),

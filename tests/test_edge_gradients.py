@@ -62,6 +62,9 @@ TABLE = [
      [[-0.16666666666666666, 0.16666666666666666, 0.08333333333333333]]),
     ("log_softmax_minus_inf", lambda L, x: L.F.log_softmax(x, dim=0), [[-INF, 0.0]],
      [[1.0, -1.0]]),
+    ("cumprod_with_zeros", lambda L, x: x.cumprod(0), [[2.0, 0.0, 3.0, 0.0, 4.0]],
+     [[1.0, 8.0, 0.0, 0.0, 0.0]]),
+    ("cumprod_one_zero", lambda L, x: x.cumprod(0), [[2.0, 0.0, 3.0]], [[1.0, 8.0, 0.0]]),
     ("max_pool2d_tie", lambda L, x: L.F.max_pool2d(x.reshape(1, 1, 2, 2), 2),
      [[1.0, 1.0, 1.0, 0.0]], [[1.0, 0.0, 0.0, 0.0]]),
 ]

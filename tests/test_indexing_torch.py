@@ -90,6 +90,24 @@ def test_indexing_values_shapes_and_gradients_equal_pytorchs(data):
     got.backward(tl.Tensor(g))
     expected.backward(torch.tensor(g))
     np.testing.assert_allclose(ours.grad, t.grad.numpy(), rtol=1e-12, atol=1e-12)
+    target, ttarget = tl.Tensor(x.copy()), torch.tensor(x.copy())
+    target[index] = 7.0  # index_put_: the same elements change
+    ttarget[tindex] = 7.0
+    np.testing.assert_array_equal(target.numpy(), ttarget.numpy())
+
+
+def test_assignment_follows_pytorchs_rule_and_refuses_a_tensor_that_records_gradients():
+    x, t = tl.Tensor(np.zeros((5, 2, 3))), torch.zeros(5, 2, 3, dtype=torch.float64)
+    v = np.arange(6.0).reshape(2, 3)
+    x[0, :, np.array([2, 0, 1])] = v  # (2, 3) is PyTorch's shape of this place; numpy's (3, 2)
+    t[0, :, torch.tensor([2, 0, 1])] = torch.tensor(v)
+    np.testing.assert_array_equal(x.numpy(), t.numpy())
+    w = tl.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w[0] = 2.0
+    with tl.no_grad():
+        w[0] = 2.0
+    assert w.tolist() == [2.0, 1.0, 1.0]
 
 
 def test_an_int_with_an_index_array_across_a_slice_is_placed_as_pytorch_places_it():

@@ -27,6 +27,7 @@ flatten, squeeze, unsqueeze = Tensor.flatten, Tensor.squeeze, Tensor.unsqueeze
 sin, cos, tan, erf, floor, ceil, trunc = (Tensor.sin, Tensor.cos, Tensor.tan, Tensor.erf,
                                           Tensor.floor, Tensor.ceil, Tensor.trunc)
 sign, sqrt, rsqrt, log2, exp2 = Tensor.sign, Tensor.sqrt, Tensor.rsqrt, Tensor.log2, Tensor.exp2
-argmin, argmax, cumsum, flip = Tensor.argmin, Tensor.argmax, Tensor.cumsum, Tensor.flip
+argmin, argmax, cumsum, cumprod = Tensor.argmin, Tensor.argmax, Tensor.cumsum, Tensor.cumprod
+flip = Tensor.flip
 split, chunk, multinomial, norm = Tensor.split, Tensor.chunk, Tensor.multinomial, Tensor.norm
 pow = ops.elementwise.pow

@@ -92,6 +92,9 @@ class TensorMethods:
     def __getitem__(self, index: Any) -> "Tensor":
         return ops.getitem(self, index)
 
+    def __setitem__(self, index: Any, value: Any) -> None:
+        ops.setitem(self, index, value)
+
     def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
         return ops.LogSoftmax.apply(self, axis=axis if dim is None else dim)
 
@@ -110,6 +113,7 @@ class TensorMethods:
         return ops.Argmin.apply(self, axis=dim, keepdims=keepdim)
 
     def cumsum(self, dim: int) -> "Tensor": return ops.cumsum(self, dim)
+    def cumprod(self, dim: int) -> "Tensor": return ops.cumprod(self, dim)
     def flip(self, *dims: Any) -> "Tensor": return ops.flip(self, *dims)
     def repeat(self, *sizes: Any) -> "Tensor": return ops.repeat(self, *sizes)
     def split(self, split_size: Any, dim: int = 0) -> tuple: return ops.split(self, split_size, dim)

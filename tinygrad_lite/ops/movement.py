@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DimError, ShapeError
-from ..tensor import Function, Tensor, composite, data_of
+from ..tensor import Function, Tensor, composite, data_of, is_grad_enabled, kernel, mark_changed
 
 
 def check_dim(dim: int, ndim: int, fn: str) -> int:
@@ -372,6 +372,21 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
 
 
 @composite
+def cumprod(x: Tensor, dim: int) -> Tensor:
+    """Running products along dim (torch.cumprod), as a chain of products of slices: the
+    gradient Σ_{j >= i} gⱼ Π_{k <= j, k != i} xₖ needs no division, so it is exact where x
+    holds zeros (PyTorch's rule); its cost grows with the length of dim (a loop of Muls)."""
+    d = check_dim(dim, x.ndim, "cumprod")
+    if x.ndim == 0:
+        return x
+    parts = split(x, 1, d)
+    running = [parts[0]]
+    for part in parts[1:]:
+        running.append(running[-1] * part)
+    return cat(running, d)
+
+
+@composite
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     """x cut along dim into `chunks` pieces of ceil(n / chunks) (torch.chunk: the last may be
     smaller, and there may be fewer than chunks pieces)."""
@@ -379,3 +394,25 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
         raise ShapeError(f"chunk: chunks must be a positive integer, got {chunks!r}")
     n = x.shape[check_dim(dim, x.ndim, "chunk")]
     return split(x, max(-(-n // int(chunks)), 1), dim)
+
+
+def _assign(target: np.ndarray, steps: tuple, value: np.ndarray) -> None:
+    """target[index] = value in place, the index as numpy steps (basic ones give views)."""
+    for step in steps[:-1]:
+        target = target[step]
+    target[steps[-1]] = value
+
+
+@composite
+def setitem(x: Tensor, index: Any, value: Any) -> None:
+    """x[index] = value in place, PyTorch's indexing rule (index_put_): for a tensor that
+    needs no gradient, or under no_grad (as when initialising weights). A tensor that requires
+    grad refuses it while gradients are recorded (a RuntimeError, as PyTorch's for a leaf)."""
+    if x.requires_grad and is_grad_enabled():
+        raise RuntimeError("setitem: a tensor that requires grad cannot be assigned to in place "
+                           "while gradients are recorded; use `with no_grad():` or torch.where")
+    index = tuple(map(_unwrap, index)) if isinstance(index, tuple) else _unwrap(index)
+    steps = torch_order(index, x.ndim) or (index,)
+    v = data_of(value) if isinstance(value, Tensor) else np.asarray(value)
+    kernel(_assign, data_of(x), steps, v.astype(x.dtype, copy=False))
+    mark_changed(x)
