@@ -242,16 +242,19 @@ def getitem(x: Tensor, index: Any) -> Tensor:
 
 
 def _unwrap(i: Any) -> Any:
-    """An index entry for numpy: a Tensor's array; a 0-d integer array or Tensor is an int, as
-    PyTorch takes it (a selection, not an index array)."""
-    i = data_of(i) if isinstance(i, Tensor) else i
-    if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
-        return int(i)
-    return i
+    """An index entry for numpy: a Tensor's array (kept as an array, so capture reads it)."""
+    return data_of(i) if isinstance(i, Tensor) else i
+
+
+def _is_int(i: Any) -> bool:
+    """An int, or a 0-d integer array: a selection in PyTorch, not an index array."""
+    if isinstance(i, np.ndarray):
+        return i.ndim == 0 and i.dtype.kind in "iu"
+    return isinstance(i, (int, np.integer)) and not isinstance(i, bool)
 
 
 def _is_array(i: Any) -> bool:
-    return isinstance(i, (np.ndarray, list))
+    return isinstance(i, list) or (isinstance(i, np.ndarray) and not _is_int(i))
 
 
 def torch_order(index: Any, ndim: int) -> tuple | None:
@@ -263,13 +266,13 @@ def torch_order(index: Any, ndim: int) -> tuple | None:
     axes first. PyTorch applies the ints first, as plain selections, then places the axes of the
     index arrays by numpy's rule among what is left: x[0, :, idx] has x.shape[1] first, then
     idx's axes. And an Ellipsis that stands for no axes separates two index arrays in numpy, not
-    in PyTorch. A 0-d integer tensor counts as an int (getitem makes it one), as in PyTorch.
+    in PyTorch. A 0-d integer tensor counts as an int, as in PyTorch.
     So, when an index holds arrays with ints or an Ellipsis: first the ints (and slices, None,
     Ellipsis) with each array replaced by full slices, then the arrays with each int's axis gone
     and the Ellipsis written out as the full slices it stands for."""
     if not isinstance(index, tuple) or not any(map(_is_array, index)):
         return None
-    ints = [isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in index]
+    ints = list(map(_is_int, index))
     if not any(ints) and not any(i is Ellipsis for i in index):
         return None
     widths = [np.ndim(i) if _is_array(i) and np.asarray(i).dtype == np.bool_ else
@@ -411,7 +414,8 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
     if x.requires_grad and is_grad_enabled():
         raise RuntimeError("setitem: a tensor that requires grad cannot be assigned to in place "
                            "while gradients are recorded; use `with no_grad():` or torch.where")
-    index = tuple(map(_unwrap, index)) if isinstance(index, tuple) else _unwrap(index)
+    as_int = lambda i: int(i) if _is_int(i) else _unwrap(i)  # noqa: E731 (basic: a view)
+    index = tuple(map(as_int, index)) if isinstance(index, tuple) else as_int(index)
     steps = torch_order(index, x.ndim) or (index,)
     v = data_of(value) if isinstance(value, Tensor) else np.asarray(value)
     kernel(_assign, data_of(x), steps, v.astype(x.dtype, copy=False))
