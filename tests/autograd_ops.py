@@ -13,6 +13,7 @@ class Ours:
     minimum = tl.minimum
     amax = staticmethod(lambda x, dim: x.max(axis=dim))
     const = staticmethod(lambda a: tl.Tensor(a))
+    pow, vector_norm = staticmethod(tl.pow), staticmethod(tl.linalg.vector_norm)
 
 
 def torch_namespace(torch):
@@ -22,12 +23,14 @@ def torch_namespace(torch):
         minimum = torch.minimum
         amax = staticmethod(lambda x, dim: torch.amax(x, dim=dim))
         const = staticmethod(lambda a: torch.tensor(a))
+        pow, vector_norm = staticmethod(torch.pow), staticmethod(torch.linalg.vector_norm)
     return Torch
 
 
 IDX = np.array([[0, 2, 1, 2], [3, 3, 0, 1], [1, 0, 0, 2]])
 MASK = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]])
 LABELS = np.array([2, 0, 3])
+WEIGHT, POS_WEIGHT = np.array([0.5, 1.0, 2.0, 0.25]), np.array([3.0, 0.5, 1.0, 2.0])
 
 # name: (input shapes, f(L, *inputs), domain of the inputs)
 OPS = {
@@ -83,6 +86,45 @@ OPS = {
                            "distinct"),
     "avg_pool2d": ([(2, 2, 5, 5)], lambda L, x: L.F.avg_pool2d(x, 3, stride=2, padding=1), "any"),
     "cross_entropy": ([(3, 4)], lambda L, a: L.F.cross_entropy(a, L.const(LABELS)), "any"),
+    # more math
+    "sin_cos": ([(3, 4)], lambda L, a: a.sin() * a.cos(), "any"),
+    "tan": ([(3, 4)], lambda L, a: a.tan(), "prob"),
+    "rounding": ([(3, 4)], lambda L, a: a.floor() * a + a.ceil() + a.trunc() * a + a.sign() * a,
+                 "apart"),
+    "log2_exp2": ([(3, 4)], lambda L, a: a.log2() * a.exp2(), "pos"),
+    "sqrt_rsqrt": ([(3, 4)], lambda L, a: a.sqrt() + a.rsqrt(), "pos"),
+    "erf": ([(3, 4)], lambda L, a: a.erf(), "any"),
+    "pow_tensor": ([(3, 4), (3, 1)], lambda L, a, b: a ** b + L.pow(b, a) + 2 ** a, "pos"),
+    "pow_tensor_method": ([(3, 4), (4,)], lambda L, a, b: a.pow(b) * L.pow(1.5, b), "pos"),
+    # activations
+    "gelu": ([(3, 4)], lambda L, a: L.F.gelu(a * 2), "any"),
+    "gelu_tanh": ([(3, 4)], lambda L, a: L.F.gelu(a * 2, approximate="tanh"), "any"),
+    "elu": ([(3, 4)], lambda L, a: L.F.elu(a, alpha=1.5), "apart"),
+    "celu": ([(3, 4)], lambda L, a: L.F.celu(a, alpha=0.7), "apart"),
+    "leaky_relu": ([(3, 4)], lambda L, a: L.F.leaky_relu(a, 0.2), "apart"),
+    "hardtanh": ([(3, 4)], lambda L, a: L.F.hardtanh(a, -0.5, 0.6), "apart"),
+    "relu6": ([(3, 4)], lambda L, a: L.F.relu6(a * 5 + 2.5), "apart"),
+    "hardswish": ([(3, 4)], lambda L, a: L.F.hardswish(a * 2.5), "apart"),
+    "softplus": ([(3, 4)], lambda L, a: L.F.softplus(a) + L.F.softplus(a, beta=2, threshold=3),
+                 "any"),
+    "logsigmoid": ([(3, 4)], lambda L, a: L.F.logsigmoid(a * 3), "any"),
+    "silu_mish": ([(3, 4)], lambda L, a: L.F.silu(a) * L.F.mish(a), "any"),
+    "softsign": ([(3, 4)], lambda L, a: L.F.softsign(a), "apart"),
+    "bce_with_logits": ([(3, 4), (3, 4)], lambda L, x, y: L.F.binary_cross_entropy_with_logits(
+        x * 3, y.sigmoid(), weight=L.const(WEIGHT), pos_weight=L.const(POS_WEIGHT)), "any"),
+    "bce_with_logits_sum": ([(3, 4), (3, 4)], lambda L, x, y: L.F.binary_cross_entropy_with_logits(
+        x * 3, y.sigmoid(), reduction="sum"), "any"),
+    # scans, shape, norms
+    "cumsum": ([(3, 4)], lambda L, a: a.cumsum(1) * a.cumsum(dim=0), "any"),
+    "cumprod": ([(3, 4)], lambda L, a: a.cumprod(1) + a.cumprod(dim=0), "any"),
+    "flip": ([(2, 3, 4)], lambda L, a: a.flip(0, 2) * a.flip([1]), "any"),
+    "repeat": ([(3, 1)], lambda L, a: a.repeat(2, 1, 4) * a.repeat(1, 4), "any"),
+    "chunk_split": ([(3, 4)], lambda L, a: a.chunk(3, dim=1)[1] * a.split([1, 3], 1)[1].sum(),
+                    "any"),
+    "vector_norm": ([(3, 4)], lambda L, a: L.vector_norm(a, dim=1) * L.vector_norm(a), "any"),
+    "vector_norm_p": ([(3, 4)], lambda L, a: L.vector_norm(a, 3, dim=0, keepdim=True) * a
+                      + L.vector_norm(a, 1) + a.norm(), "apart"),
+    "vector_norm_inf": ([(3, 4)], lambda L, a: L.vector_norm(a, float("inf"), dim=1), "distinct"),
 }
 
 

@@ -6,7 +6,7 @@ from .ops.movement import cat, stack
 from .creation import (arange, eye, full, full_like, manual_seed, ones, ones_like, rand,
                        rand_like, randn, randn_like, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
-from . import autograd, functional, nn, optim
+from . import autograd, functional, linalg, nn, optim
 from .serialization import CheckpointError, load, save
 from .capture import CaptureError, capture
 
@@ -23,3 +23,11 @@ __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "g
 # (abs, max and min stay out of __all__, so `import *` keeps Python's own)
 abs, max, min = Tensor.abs, Tensor.max, Tensor.min
 flatten, squeeze, unsqueeze = Tensor.flatten, Tensor.squeeze, Tensor.unsqueeze
+# torch.sin(x), torch.pow(a, b), torch.cumsum(x, 0), torch.multinomial(p, 2)...: likewise
+sin, cos, tan, erf, floor, ceil, trunc = (Tensor.sin, Tensor.cos, Tensor.tan, Tensor.erf,
+                                          Tensor.floor, Tensor.ceil, Tensor.trunc)
+sign, sqrt, rsqrt, log2, exp2 = Tensor.sign, Tensor.sqrt, Tensor.rsqrt, Tensor.log2, Tensor.exp2
+argmin, argmax, cumsum, cumprod = Tensor.argmin, Tensor.argmax, Tensor.cumsum, Tensor.cumprod
+flip = Tensor.flip
+split, chunk, multinomial, norm = Tensor.split, Tensor.chunk, Tensor.multinomial, Tensor.norm
+pow = ops.elementwise.pow

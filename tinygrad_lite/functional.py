@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from .creation import generator
+from .errors import DimError, ShapeError
+from .ops import activations
 from .ops.conv import AvgPool2d, Conv2d, MaxPool2d, as_pair
 from .ops.layers import Affine, BinaryCrossEntropy, SquaredError
 from .ops.movement import pad  # noqa: F401 (F.pad)
@@ -29,7 +31,7 @@ def _pair(pred: Tensor, target: Any, name: str) -> Tensor:
         dtype = pred.dtype
         target = Tensor(target, dtype=dtype if dtype.kind == "f" else None)
     if pred.shape != target.shape:
-        raise ValueError(f"{name}: pred has shape {pred.shape} but target has shape {target.shape}")
+        raise ShapeError(f"{name}: pred has shape {pred.shape} but target has shape {target.shape}")
     return target
 
 
@@ -37,9 +39,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ Wᵀ + b, with W of shape (out, in) and b of shape (out,); x may be a numpy array."""
     x, weight = _tensor(x), _tensor(weight)
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be (out_features, in_features), got {weight.shape}")
+        raise ShapeError(f"linear: weight must be (out_features, in_features), got {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} needs {weight.shape[1]} features in "
+        raise ShapeError(f"linear: input of shape {x.shape} needs {weight.shape[1]} features in "
                          f"its last dimension, for a weight of shape {weight.shape}")
     if bias is None:
         return x @ weight.T
@@ -138,7 +140,7 @@ def cross_entropy(logits: Tensor, labels: Any, *, reduction: str = "mean") -> Te
     (reduction "sum" adds them, "none" keeps one per row): nll_loss of log_softmax."""
     logits = _tensor(logits)
     if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
+        raise ShapeError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
     return _nll(logits.log_softmax(axis=1), labels, reduction, "cross_entropy")
 
 
@@ -150,9 +152,9 @@ def nll_loss(log_probs: Tensor, labels: Any, *, reduction: str = "mean") -> Tens
 def _nll(log_probs: Tensor, labels: Any, reduction: str, fn: str) -> Tensor:
     labels = data_of(labels) if isinstance(labels, Tensor) else np.asarray(labels)
     if log_probs.ndim != 2:
-        raise ValueError(f"{fn}: input must be (N, C), got shape {log_probs.shape}")
+        raise ShapeError(f"{fn}: input must be (N, C), got shape {log_probs.shape}")
     if labels.dtype.kind not in "iu" or labels.shape != log_probs.shape[:1]:
-        raise ValueError(f"{fn}: labels must be integers of shape {log_probs.shape[:1]}, "
+        raise ShapeError(f"{fn}: labels must be integers of shape {log_probs.shape[:1]}, "
                          f"got {labels.dtype} of shape {labels.shape}")
     kernel(class_labels, labels, log_probs.shape[1], fn)  # a kernel: capture replays the check
     return _reduce(-log_probs[np.arange(len(labels)), labels], reduction, fn)
@@ -180,7 +182,7 @@ def class_labels(labels: Any, num_classes: int | None, name: str,
     Floats holding whole numbers (3.0) are accepted if `integral_floats`."""
     arr = np.asarray(data_of(labels) if isinstance(labels, Tensor) else labels)
     if arr.dtype.kind not in ("iuf" if integral_floats else "iu"):
-        raise ValueError(f"{name}: labels must be integers, got dtype {arr.dtype}")
+        raise ShapeError(f"{name}: labels must be integers, got dtype {arr.dtype}")
     wanted = ">= 0" if num_classes is None else f"in [0, {num_classes})"
     if arr.dtype.kind == "f":
         with np.errstate(invalid="ignore"):
@@ -193,7 +195,7 @@ def class_labels(labels: Any, num_classes: int | None, name: str,
     if bad.any():
         where = tuple(int(k) for k in np.argwhere(bad)[0])
         pos = where[0] if len(where) == 1 else where
-        raise ValueError(f"{name}: labels must be integers {wanted}; label {arr[where].item()!r} "
+        raise DimError(f"{name}: labels must be integers {wanted}; label {arr[where].item()!r} "
                          f"at position {pos} is not ({int(bad.sum())} bad label(s))")
     return arr if arr.dtype.kind in "iu" else arr.astype(np.int64)
 
@@ -203,14 +205,14 @@ def class_labels(labels: Any, num_classes: int | None, name: str,
 
 def _check_input(x: Tensor, fn: str) -> None:
     if x.ndim != 4:
-        raise ValueError(f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape "
+        raise ShapeError(f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape "
                          f"{x.shape}")
 
 
 def _check_window(x: Tensor, kernel: tuple, padding: tuple, fn: str) -> None:
     padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
     if kernel[0] > padded[0] or kernel[1] > padded[1]:
-        raise ValueError(f"{fn}: the window {kernel} is larger than the padded input "
+        raise ShapeError(f"{fn}: the window {kernel} is larger than the padded input "
                          f"{padded} (input shape {x.shape}, padding {padding})")
 
 
@@ -226,12 +228,12 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
     stride = as_pair(stride, "stride", "conv2d", 1)
     _check_input(x, "conv2d")
     if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must be 4-D (out, in, kh, kw), got shape {weight.shape}")
+        raise ShapeError(f"conv2d: weight must be 4-D (out, in, kh, kw), got shape {weight.shape}")
     if weight.shape[1] != x.shape[1]:
-        raise ValueError(f"conv2d: input of shape {x.shape} has {x.shape[1]} channels but weight "
+        raise ShapeError(f"conv2d: input of shape {x.shape} has {x.shape[1]} channels but weight "
                          f"of shape {weight.shape} expects {weight.shape[1]}")
     if bias is not None and bias.shape != weight.shape[:1]:
-        raise ValueError(f"conv2d: bias must have shape {weight.shape[:1]}, got {bias.shape}")
+        raise ShapeError(f"conv2d: bias must have shape {weight.shape[:1]}, got {bias.shape}")
     if isinstance(padding, str):
         x, padding = _named_padding(x, weight.shape[2:], stride, padding)
     padding = as_pair(padding, "padding", "conv2d", 0)
@@ -266,7 +268,7 @@ def _pool(op: type, x: Tensor, kernel_size: int | tuple, stride: int | tuple | N
     padding = as_pair(padding, "padding", fn, 0)
     _check_input(x, fn)
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{fn}: padding {padding} must be at most half the kernel {kernel}")
+        raise ShapeError(f"{fn}: padding {padding} must be at most half the kernel {kernel}")
     _check_window(x, kernel, padding, fn)
     return op.apply(x, kernel=kernel, stride=stride, padding=padding)
 
@@ -306,3 +308,82 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
                         f"got {x.dtype}")
     mask = kernel(_dropout_mask, x.shape, float(p), x.dtype)  # recorded: a replay draws anew
     return x * from_numpy(mask)
+
+
+# --- more activations (tinygrad_lite/ops/activations.py) and the logits form of BCE -------------
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x Φ(x) with Φ the standard normal CDF; approximate="tanh" for the tanh formula."""
+    return activations.gelu(_tensor(input), approximate)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, else alpha (e^x - 1); gradient alpha at 0 (PyTorch's)."""
+    return activations.elu(_tensor(input), alpha)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, else alpha (e^(x/alpha) - 1); gradient 1 at 0."""
+    return activations.celu(_tensor(input), alpha)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, else negative_slope x; gradient negative_slope at 0."""
+    return activations.leaky_relu(_tensor(input), negative_slope)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6); gradient 0 at 0 and at 6."""
+    return activations.relu6(_tensor(input))
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]; gradient 0 at the bounds."""
+    return activations.hardtanh(_tensor(input), min_val, max_val)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6; gradient 0 at -3, 1 at 3."""
+    return activations.hardswish(_tensor(input))
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """ln(1 + e^(beta x)) / beta, x itself where beta x > threshold."""
+    return activations.softplus(_tensor(input), beta, threshold)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """ln σ(x) = -softplus(-x), stable."""
+    return activations.logsigmoid(_tensor(input))
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x σ(x)."""
+    return activations.silu(_tensor(input))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x))."""
+    return activations.mish(_tensor(input))
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return activations.softsign(_tensor(input))
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,
+                                     pos_weight: Any = None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of σ(input) against target, computed from the logits stably:
+    ℓ = (1 - y) x - w_y ln σ(x) with w_y = 1 + (pos_weight - 1) y, the same as
+    max(x, 0) - x y + ln(1 + e^-|x|) when pos_weight is None; dℓ/dx = w_y σ(x) - w_y + 1 - y
+    (σ(x) - y without pos_weight), smooth everywhere; times weight, then reduced."""
+    input = _tensor(input)
+    target = _pair(input, target, "binary_cross_entropy_with_logits")
+    log_weight = 1 if pos_weight is None else (_tensor(pos_weight) - 1) * target + 1
+    loss = (1 - target) * input - log_weight * activations.logsigmoid(input)
+    if weight is not None:
+        loss = loss * _tensor(weight)
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")

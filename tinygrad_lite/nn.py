@@ -396,3 +396,115 @@ class NLLLoss(MSELoss):
 
     def forward(self, log_probs: Tensor, labels: Any) -> Tensor:
         return F.nll_loss(log_probs, labels, reduction=self.reduction)
+
+
+# --- more activations (F.gelu, F.elu, ...) and BCEWithLogitsLoss ----------------------------------
+
+
+class GELU(Module):
+    def __init__(self, approximate: str = "none") -> None:
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class ELU(Module):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        self.alpha = alpha
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class CELU(ELU):
+    def forward(self, x: Tensor) -> Tensor:
+        return F.celu(x, self.alpha)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Hardtanh(Module):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0,
+                 inplace: bool = False) -> None:
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Hardtanh):
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0)
+
+
+class Softplus(Module):
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class _Elementwise(Module):
+    """An activation without parameters: forward applies `fn`, a function of functional."""
+    fn = staticmethod(F.silu)
+
+    def __init__(self, inplace: bool = False) -> None:
+        pass
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fn(x)
+
+
+class SiLU(_Elementwise):
+    fn = staticmethod(F.silu)
+
+
+class Mish(_Elementwise):
+    fn = staticmethod(F.mish)
+
+
+class Hardswish(_Elementwise):
+    fn = staticmethod(F.hardswish)
+
+
+class Softsign(_Elementwise):
+    fn = staticmethod(F.softsign)
+
+
+class LogSigmoid(_Elementwise):
+    fn = staticmethod(F.logsigmoid)
+
+
+class BCEWithLogitsLoss(Module):
+    """F.binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction)."""
+
+    def __init__(self, weight: Any = None, reduction: str = "mean",
+                 pos_weight: Any = None) -> None:
+        self.weight, self.pos_weight, self.reduction = weight, pos_weight, reduction
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.pos_weight,
+                                                  self.reduction)

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from . import observer
-from .errors import ShapeError
+from .errors import DimError, ShapeError
 from .tensor_methods import TensorMethods, ops
 from .observer import kernel, to_python, unsupported
 
@@ -155,7 +155,8 @@ class Function:
         except ValueError as e:
             shapes = " and ".join(str(t.shape) for t in tensors)
             plural = "s" if len(tensors) > 1 else ""
-            raise ShapeError(f"{cls.__name__.lower()} of shape{plural} {shapes}: {e}") from None
+            error = DimError if isinstance(e, IndexError) else ShapeError  # AxisError: a dim
+            raise error(f"{cls.__name__.lower()} of shape{plural} {shapes}: {e}") from None
         if out.__class__ is not np.ndarray:  # numpy returns scalars for 0-d results
             out = np.asarray(out)
         if observer.current is not None:
@@ -369,7 +370,7 @@ def initial_gradient(out: Tensor, gradient: Any, create_graph: bool, fn: str) ->
         given = gradient._data if isinstance(gradient, Tensor) else gradient
         seed = kernel(np.array, given, dtype=data.dtype)
     if seed.shape != data.shape:
-        raise ValueError(f"{fn}: gradient has shape {seed.shape}, output has shape {data.shape}")
+        raise ShapeError(f"{fn}: gradient has shape {seed.shape}, output has shape {data.shape}")
     if create_graph and not isinstance(seed, Tensor):
         seed = Tensor._make(seed, None)
     return seed
@@ -522,7 +523,7 @@ class Tensor(TensorMethods):
     def _one(self, how: str) -> float | int | bool:
         data = self._values(how)
         if data.size != 1:
-            raise ValueError(
+            raise ShapeError(
                 f"{how} needs a tensor with one element, this one has shape {self.shape}")
         return data.item()
 
@@ -534,7 +535,7 @@ class Tensor(TensorMethods):
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise ValueError(f"the truth value of a Tensor of shape {self.shape} is ambiguous; "
+            raise ShapeError(f"the truth value of a Tensor of shape {self.shape} is ambiguous; "
                              "use .any() or .all()")
         return bool(self._one("bool() (an if, and, or, not on a tensor)"))
 

@@ -40,7 +40,19 @@ class TensorMethods:
     def sigmoid(self) -> "Tensor": return ops.Sigmoid.apply(self)
     def relu(self) -> "Tensor": return ops.ReLU.apply(self)
     def tanh(self) -> "Tensor": return ops.Tanh.apply(self)
-    def sqrt(self) -> "Tensor": return self**0.5
+    def sqrt(self) -> "Tensor": return ops.Sqrt.apply(self)
+    def rsqrt(self) -> "Tensor": return ops.Rsqrt.apply(self)
+    def sin(self) -> "Tensor": return ops.Sin.apply(self)
+    def cos(self) -> "Tensor": return ops.Cos.apply(self)
+    def tan(self) -> "Tensor": return ops.Tan.apply(self)
+    def floor(self) -> "Tensor": return ops.Rounding.apply(self, kind="floor")
+    def ceil(self) -> "Tensor": return ops.Rounding.apply(self, kind="ceil")
+    def trunc(self) -> "Tensor": return ops.Rounding.apply(self, kind="trunc")
+    def sign(self) -> "Tensor": return ops.Rounding.apply(self, kind="sign")
+    def log2(self) -> "Tensor": return ops.Log2.apply(self)
+    def exp2(self) -> "Tensor": return ops.Exp2.apply(self)
+    def erf(self) -> "Tensor": return ops.Erf.apply(self)
+    def pow(self, exponent: Any) -> "Tensor": return ops.power(self, exponent)
 
     def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":
         if min is None and max is None:
@@ -80,6 +92,9 @@ class TensorMethods:
     def __getitem__(self, index: Any) -> "Tensor":
         return ops.getitem(self, index)
 
+    def __setitem__(self, index: Any, value: Any) -> None:
+        ops.setitem(self, index, value)
+
     def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
         return ops.LogSoftmax.apply(self, axis=axis if dim is None else dim)
 
@@ -92,6 +107,26 @@ class TensorMethods:
         """Index of the first largest value, over all elements or along axis/dim (no gradient)."""
         return ops.Argmax.apply(self, axis=axis if dim is None else dim,
                                 keepdims=keepdims if keepdim is None else keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """Index of the first smallest value, over all elements or along dim (no gradient)."""
+        return ops.Argmin.apply(self, axis=dim, keepdims=keepdim)
+
+    def cumsum(self, dim: int) -> "Tensor": return ops.cumsum(self, dim)
+    def cumprod(self, dim: int) -> "Tensor": return ops.cumprod(self, dim)
+    def flip(self, *dims: Any) -> "Tensor": return ops.flip(self, *dims)
+    def repeat(self, *sizes: Any) -> "Tensor": return ops.repeat(self, *sizes)
+    def split(self, split_size: Any, dim: int = 0) -> tuple: return ops.split(self, split_size, dim)
+    def chunk(self, chunks: int, dim: int = 0) -> tuple: return ops.chunk(self, chunks, dim)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """The p-norm over dim (all elements by default; "fro" is 2): linalg.vector_norm."""
+        return ops.vector_norm(self, 2 if p == "fro" else p, dim, keepdim)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *,
+                    generator: Any = None) -> "Tensor":
+        """Category indices drawn from the weights in each row (torch.multinomial)."""
+        return ops.multinomial(self, num_samples, replacement, generator=generator)
 
     # --- comparisons: elementwise, broadcasting, bool results without grad (as PyTorch) ------
     __hash__ = object.__hash__  # hashing stays by identity: the engine keys dicts by tensor

@@ -50,7 +50,8 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """x ** p for a constant p;  dx = g p x^(p-1);  d(out) = p x^(p-1) dx"""
+    """x ** p for a constant p;  dx = g p x^(p-1), 0 for p = 0 (PyTorch's, also at x = 0 where
+    the formula is 0·∞);  d(out) = p x^(p-1) dx"""
 
     @staticmethod
     def forward(x: np.ndarray, p: float) -> np.ndarray:
@@ -58,6 +59,8 @@ class Pow(Function):
 
     @staticmethod
     def backward(g: Any, out: Any, x: Any, p: float) -> tuple:
+        if p == 0:
+            return (g * 0,)
         return (g * (2 * x) if p == 2 else g * p * x ** (p - 1),)
 
     @staticmethod
@@ -237,19 +240,145 @@ def minimum(input: Tensor, other: Any) -> Tensor:
 
 @composite
 def power(x: Tensor, p: Any) -> Tensor:
-    """x ** p for a constant number p (Pow)."""
-    if isinstance(p, Tensor) or not isinstance(p, (int, float, np.integer, np.floating)):
-        raise TypeError(f"Tensor ** p needs a constant number p, got {type(p).__name__}; "
-                        "for a tensor exponent write (log(x) * p).exp()")
-    return Pow.apply(x, p=float(p) if isinstance(p, np.floating) else p)
+    """x ** p: Pow for a constant number p, PowTensor for a tensor (or array) exponent."""
+    if isinstance(p, (int, float, np.integer, np.floating)):
+        return Pow.apply(x, p=float(p) if isinstance(p, np.floating) else p)
+    if not isinstance(p, (Tensor, np.ndarray, list, tuple)):
+        raise TypeError(f"Tensor ** p needs a number or a tensor p, got {type(p).__name__}")
+    return PowTensor.apply(*_float_pair(x, operand(x, p)))
 
 
 @composite
 def rpower(base: Any, x: Tensor) -> Tensor:
-    """base ** x for a positive constant base, as e^(x ln base)."""
-    if not isinstance(base, (int, float, np.integer, np.floating)) or not base > 0:
-        raise TypeError(f"b ** Tensor needs a positive constant number b, got {base!r}")
-    return (x * math.log(base)).exp()
+    """base ** x for a number (or array) base: PowTensor (for base > 0 that is e^(x ln base))."""
+    if not isinstance(base, (int, float, np.integer, np.floating, np.ndarray, list, tuple)):
+        raise TypeError(f"b ** Tensor needs a number or an array b, got {type(base).__name__}")
+    return PowTensor.apply(*_float_pair(operand(x, base), x))
+
+
+def _float_pair(a: Tensor, b: Tensor) -> tuple:
+    """a and b in their common dtype (float32 x ** float64 t: both float64)."""
+    dtype = np.result_type(a.dtype, b.dtype)
+    return (a if a.dtype == dtype else a.to(dtype)), (b if b.dtype == dtype else b.to(dtype))
+
+
+# --- more math: trigonometry, rounding, sign, base-2 logs and powers, roots, erf ---------------
+
+
+class Sin(Function):
+    """sin x;  dx = g cos x;  d(out) = cos x dx"""
+    forward = staticmethod(lambda x: np.sin(x))
+    backward = staticmethod(lambda g, out, x: (g * Cos.run(x),))
+    jvp = staticmethod(lambda t, out, x: t[0] * np.cos(x))
+
+
+class Cos(Function):
+    """cos x;  dx = -g sin x;  d(out) = -sin x dx"""
+    forward = staticmethod(lambda x: np.cos(x))
+    backward = staticmethod(lambda g, out, x: (-(g * Sin.run(x)),))
+    jvp = staticmethod(lambda t, out, x: -(t[0] * np.sin(x)))
+
+
+class Tan(Function):
+    """tan x;  dx = g (1 + tan² x);  d(out) = (1 + out²) dx"""
+    forward = staticmethod(lambda x: np.tan(x))
+    backward = staticmethod(lambda g, out, x: (g * (1 + out * out),))
+    jvp = staticmethod(lambda t, out, x: t[0] * (1 + out * out))
+
+
+class Rounding(Function):
+    """floor, ceil, trunc (round toward 0) or sign of x (`kind`), a step function;
+    dx = 0 everywhere, also at the steps (PyTorch's);  d(out) = 0"""
+    forward = staticmethod(lambda x, kind: getattr(np, kind)(x))
+    backward = staticmethod(lambda g, out, x, kind: (g * 0,))
+    jvp = staticmethod(lambda t, out, x, kind: t[0] * 0)
+
+
+class Log2(Function):
+    """log₂ x;  dx = g / (x ln 2) (∞ at 0, as PyTorch);  d(out) = dx / (x ln 2)"""
+    forward = staticmethod(lambda x: np.log2(x))
+    backward = staticmethod(lambda g, out, x: (g / (x * math.log(2)),))
+    jvp = staticmethod(lambda t, out, x: t[0] / (x * math.log(2)))
+
+
+class Exp2(Function):
+    """2^x;  dx = g 2^x ln 2 = g out ln 2;  d(out) = out ln 2 dx"""
+    forward = staticmethod(lambda x: np.exp2(x))
+    backward = staticmethod(lambda g, out, x: (g * out * math.log(2),))
+    jvp = staticmethod(lambda t, out, x: t[0] * out * math.log(2))
+
+
+class Sqrt(Function):
+    """√x;  dx = g / (2 √x) (∞ at 0, as PyTorch);  d(out) = dx / (2 out)"""
+    forward = staticmethod(lambda x: np.sqrt(x))
+    backward = staticmethod(lambda g, out, x: (g / (2 * out),))
+    jvp = staticmethod(lambda t, out, x: t[0] / (2 * out))
+
+
+class Rsqrt(Function):
+    """1/√x;  dx = -g / (2 x^(3/2)) = -g out³ / 2 (-∞ at 0, as PyTorch);  d(out) = -out³ dx / 2"""
+    forward = staticmethod(lambda x: 1 / np.sqrt(x))
+    backward = staticmethod(lambda g, out, x: (-0.5 * g * (out * out * out),))
+    jvp = staticmethod(lambda t, out, x: -0.5 * t[0] * (out * out * out))
+
+
+class PowTensor(Function):
+    """a ** b with a tensor exponent (torch.pow(a, b));
+    da = g b a^(b-1), 0 where b = 0;  db = g a^b ln a, 0 where a = 0 and b >= 0 (PyTorch's
+    rules: no 0·∞ at a = 0);  d(out) = da-rule · da + db-rule · db"""
+    forward = staticmethod(lambda a, b: np.power(a, b))
+
+    @staticmethod
+    @np.errstate(divide="ignore", invalid="ignore")
+    def backward(g: Any, out: Any, a: Any, b: Any) -> tuple:
+        zero = np.zeros((), g.dtype)
+        ad, bd = data_of(a), data_of(b)
+        ga = Where.run(bd == 0, zero, g * b * PowTensor.run(a, b - 1))
+        gb = Where.run((ad == 0) & (bd >= 0), zero, g * out * Log.run(a))
+        return ga, gb
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        da, db = PowTensor.backward(np.ones_like(out), out, a, b)
+        return t[0] * da + t[1] * db
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf x to float64 precision (about 1e-16), vectorised, without scipy: for |x| < 3 the
+    series erf x = 2/√π e^(-x²) Σₙ 2ⁿ x^(2n+1) / (1·3·...·(2n+1)) (positive terms, 60 of them);
+    beyond, erfc |x| = e^(-x²) / (√π (|x| + (1/2)/(|x| + 1/(|x| + (3/2)/(|x| + ...))))),
+    a continued fraction taken 60 levels deep."""
+    x = np.asarray(x, np.float64)
+    a = np.abs(x)
+    small = a < 3
+    s = np.where(small, a, 0.0)
+    term, total = s.copy(), s.copy()
+    for n in range(1, 60):
+        term = term * (2 * s * s) / (2 * n + 1)
+        total = total + term
+    series = 2 / math.sqrt(math.pi) * np.exp(-s * s) * total
+    b = np.where(small, 3.0, a)
+    frac = b.copy()
+    for k in range(60, 0, -1):
+        frac = b + (k / 2) / frac
+    with np.errstate(under="ignore"):
+        tail = 1 - np.exp(-b * b) / (math.sqrt(math.pi) * frac)
+    return np.copysign(np.where(small, series, tail), x)
+
+
+class Erf(Function):
+    """erf x = 2/√π ∫₀ˣ e^(-t²) dt;  dx = g 2/√π e^(-x²);  d(out) = 2/√π e^(-x²) dx"""
+    forward = staticmethod(lambda x: _erf(x).astype(x.dtype, copy=False))
+    backward = staticmethod(lambda g, out, x: (g * Exp.run(-(x * x)) * (2 / math.sqrt(math.pi)),))
+    jvp = staticmethod(lambda t, out, x: t[0] * np.exp(-x * x) * (2 / math.sqrt(math.pi)))
+
+
+@composite
+def pow(input: Any, exponent: Any) -> Tensor:
+    """input ** exponent (torch.pow), either a tensor or a number; both tensors: PowTensor."""
+    if isinstance(input, Tensor):
+        return power(input, exponent)
+    return rpower(input, exponent)
 
 
 # --- in place: x += y, x.add_(y), fill_, copy_, clamp_ ---------------------------------------

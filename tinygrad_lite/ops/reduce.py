@@ -1,4 +1,4 @@
-"""Reductions: sum, max, argmax, log-softmax."""
+"""Reductions: sum, max, argmax, log-softmax, vector norms; multinomial draws."""
 from __future__ import annotations
 
 import math
@@ -6,8 +6,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..tensor import Function, Tensor, composite, data_of
-from .elementwise import Exp
+from ..creation import generator
+from ..errors import ShapeError
+from ..tensor import Function, Tensor, composite, data_of, from_numpy, kernel
+from .elementwise import Abs, Exp, Pow, Where
 from .movement import Expand, check_dim
 
 
@@ -144,3 +146,89 @@ def total(x: Tensor, kind: str, axis: Any, keepdims: bool, dim: Any, keepdim: bo
     s = Sum.apply(wide, axis=axis, keepdims=keepdims)
     mean = s * (s.numel() / x.numel() if x.numel() else np.nan)
     return mean.to(x.dtype) if wide is not x else mean
+
+
+class Norm(Function):
+    """(Σ |x|^p)^(1/p) over axis, for p >= 1;
+    dx = g sign(x) (|x| / out)^(p-1): g x / out for p = 2, and 0 where out = 0 (the zero
+    vector: PyTorch's rule, where the formula is 0/0);  d(out) = Σ of that rule times dx"""
+
+    @staticmethod
+    def forward(x: np.ndarray, p: float, axis: Any, keepdims: bool) -> np.ndarray:
+        if p == 2:
+            return np.sqrt((x * x).sum(axis=axis, keepdims=keepdims))
+        return (np.abs(x) ** p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+
+    @staticmethod
+    def _slope(x: Any, out: Any, p: float, axis: Any) -> Any:
+        """d out / d x (broadcast to x's shape), 0 where out is 0."""
+        out = out.reshape(_keepdims(x.shape, axis))
+        safe = Where.run(data_of(out) == 0, np.ones((), out.dtype), out)
+        if p == 2:
+            return x / safe
+        return np.sign(data_of(x)) * Pow.run(Abs.run(x) / safe, p=p - 1)
+
+    @staticmethod
+    def backward(g: Any, out: Any, x: Any, p: float, axis: Any, keepdims: bool) -> tuple:
+        return (g.reshape(_keepdims(x.shape, axis)) * Norm._slope(x, out, p, axis),)
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, x: np.ndarray, p: float, axis: Any,
+            keepdims: bool) -> np.ndarray:
+        return (t[0] * Norm._slope(x, out, p, axis)).sum(axis=axis, keepdims=keepdims)
+
+
+@composite
+def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The p-norm (Σ |x|^ord)^(1/ord) over dim (all elements by default), as
+    torch.linalg.vector_norm: ord >= 1, inf (max |x|, ties share g) or -inf (min |x|); the
+    gradient at the zero vector is 0 (PyTorch's)."""
+    if isinstance(dim, list):
+        dim = tuple(dim)
+    for d in (dim if isinstance(dim, tuple) else () if dim is None else (dim,)):
+        check_dim(d, x.ndim, "vector_norm")
+    if x.dtype.kind != "f":
+        raise ShapeError(f"vector_norm: needs a floating point input, got {x.dtype}")
+    if ord in (math.inf, -math.inf):
+        return extreme(x.abs(), "max" if ord > 0 else "min", None, keepdim, dim, keepdim)
+    if not ord >= 1:
+        raise ValueError(f"vector_norm: ord must be >= 1, inf or -inf here, got {ord!r}")
+    return Norm.apply(x, p=float(ord), axis=dim, keepdims=bool(keepdim))
+
+
+def _multinomial(probs: np.ndarray, k: int, replacement: bool, rng: Any) -> np.ndarray:
+    """k category indices per row of the weights probs (n,) or (rows, n), drawn from rng (the library's
+    generator if None): with replacement by inverting the running sums, without by the
+    exponential race (the k smallest Exp(1) / w are a weighted draw without replacement)."""
+    rng = generator() if rng is None else rng
+    shape, probs = probs.shape, probs.reshape(-1, probs.shape[-1]).astype(np.float64)
+    if not np.isfinite(probs).all() or (probs < 0).any() or (probs.sum(-1) <= 0).any():
+        raise ShapeError("multinomial: each row of input must hold finite weights >= 0 with a "
+                         "positive sum")
+    if not replacement and k > (probs > 0).sum(-1).min():
+        raise ShapeError(f"multinomial: cannot draw {k} samples without replacement from a row "
+                         f"with {(probs > 0).sum(-1).min()} nonzero weights")
+    if replacement:
+        cdf = np.cumsum(probs, axis=-1)
+        u = rng.random((len(probs), k)) * cdf[:, -1:]
+        picks = [np.searchsorted(c, row, side="right") for c, row in zip(cdf, u)]
+        out = np.minimum(np.array(picks, np.int64).reshape(len(probs), k), probs.shape[1] - 1)
+    else:
+        with np.errstate(divide="ignore"):
+            keys = rng.exponential(size=probs.shape) / probs
+        out = np.argsort(keys, axis=-1, kind="stable")[:, :k].astype(np.int64)
+    return out.reshape(shape[:-1] + (k,))
+
+
+@composite
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Any = None) -> Tensor:
+    """num_samples category indices drawn from each row of the weights input (1-D or 2-D,
+    torch.multinomial): int64, no gradient. The draw is a kernel from the library's generator
+    (see manual_seed; or a numpy Generator given as generator), so a captured step redraws."""
+    if input.ndim not in (1, 2):
+        raise ShapeError(f"multinomial: input must be 1-D or 2-D, got shape {input.shape}")
+    if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
+        raise ShapeError(f"multinomial: num_samples must be a positive int, got {num_samples!r}")
+    return from_numpy(kernel(_multinomial, data_of(input), int(num_samples), bool(replacement),
+                             generator))

@@ -1,0 +1,212 @@
+"""Activations beyond sigmoid, tanh and relu (those live in elementwise.py): GELU, ELU and CELU,
+leaky ReLU, hardtanh and ReLU6, hardswish, softplus, log-sigmoid as ops; SiLU, mish and softsign
+as composites. Each op's docstring gives the formula and the gradient at its kinks, which is
+PyTorch's (the value its backward takes exactly at the kink)."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Function, Tensor, composite, data_of
+from .elementwise import Clamp, Erf, Exp, Sigmoid, Tanh, Where
+
+_SQRT_2PI = math.sqrt(2 * math.pi)
+_K = math.sqrt(2 / math.pi)  # GELU's tanh approximation: tanh(K (x + 0.044715 x³))
+
+
+def _elementwise_jvp(op: type) -> Any:
+    """The tangent rule of an elementwise op: its backward applied to the tangent."""
+    return staticmethod(lambda t, out, x, **p: op.backward(t[0], out, x, **p)[0])
+
+
+class GELU(Function):
+    """x Φ(x), Φ the standard normal CDF (approximate="none"), or
+    x/2 (1 + tanh(√(2/π) (x + 0.044715 x³))) (approximate="tanh");
+    dx = g (Φ(x) + x φ(x)) (φ the normal density), or that tanh formula's derivative"""
+
+    @staticmethod
+    def forward(x: np.ndarray, approximate: str) -> np.ndarray:
+        if approximate == "tanh":
+            return 0.5 * x * (1 + np.tanh(_K * (x + 0.044715 * x * x * x)))
+        return (0.5 * x * (1 + Erf.forward(x * (1 / math.sqrt(2))))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(g: Any, out: Any, x: Any, approximate: str) -> tuple:
+        if approximate == "tanh":
+            th = Tanh.run(_K * (x + 0.044715 * (x * x * x)))
+            slope = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * (_K * (1 + 0.134145 * (x * x)))
+            return (g * slope,)
+        cdf = 0.5 * (1 + Erf.run(x * (1 / math.sqrt(2))))
+        return (g * (cdf + x * Exp.run(-0.5 * (x * x)) * (1 / _SQRT_2PI)),)
+
+
+GELU.jvp = _elementwise_jvp(GELU)
+
+
+class ELU(Function):
+    """x for x > 0, else alpha (e^(scale x) - 1) (ELU: scale 1; CELU: scale 1/alpha);
+    dx = g for x > 0, else g alpha scale e^(scale x): at 0 that is alpha for ELU, 1 for CELU
+    (PyTorch's)"""
+
+    @staticmethod
+    def forward(x: np.ndarray, alpha: float, scale: float, back_scale: float) -> np.ndarray:
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) * scale))
+
+    @staticmethod
+    def backward(g: Any, out: Any, x: Any, alpha: float, scale: float,
+                 back_scale: float) -> tuple:
+        """back_scale is scale in the rule; CELU's is 1/alpha with alpha rounded to float32
+        first, as PyTorch's CELU backward computes it (so gradients agree to the last bits)."""
+        neg = g * (alpha * back_scale) * Exp.run(Clamp.run(x, lo=None, hi=0) * back_scale)
+        return (Where.run(data_of(x) > 0, g, neg),)
+
+
+ELU.jvp = _elementwise_jvp(ELU)
+
+
+class LeakyReLU(Function):
+    """x for x > 0, else slope x;  dx = g for x > 0, else g slope (slope at 0, PyTorch's)"""
+
+    @staticmethod
+    def forward(x: np.ndarray, slope: float) -> np.ndarray:
+        return np.where(x > 0, x, x * slope)
+
+    @staticmethod
+    def backward(g: Any, out: Any, x: Any, slope: float) -> tuple:
+        return (g * np.where(data_of(x) > 0, 1, slope).astype(g.dtype, copy=False),)
+
+
+LeakyReLU.jvp = _elementwise_jvp(LeakyReLU)
+
+
+class Hardtanh(Function):
+    """min(max(x, lo), hi);  dx = g where lo < x < hi, 0 elsewhere: 0 AT the bounds (PyTorch's
+    hardtanh and relu6 rule; clamp passes g at its bounds)"""
+    forward = staticmethod(lambda x, lo, hi: np.clip(x, lo, hi))
+
+    @staticmethod
+    def backward(g: Any, out: Any, x: Any, lo: float, hi: float) -> tuple:
+        xd = data_of(x)
+        return (g * ((xd > lo) & (xd < hi)).astype(g.dtype, copy=False),)
+
+
+Hardtanh.jvp = _elementwise_jvp(Hardtanh)
+
+
+class Hardswish(Function):
+    """x relu6(x + 3) / 6;  dx = 0 for x <= -3, g (x/3 + 1/2) for -3 < x < 3, g for x >= 3
+    (so 0 at -3 and 1 at 3, PyTorch's)"""
+    forward = staticmethod(lambda x: x * np.clip(x + 3, 0, 6) / 6)
+
+    @staticmethod
+    def backward(g: Any, out: Any, x: Any) -> tuple:
+        xd = data_of(x)
+        middle, high = (xd > -3) & (xd < 3), (xd >= 3).astype(g.dtype)
+        return (g * Where.run(middle, x * (1 / 3) + 0.5, high),)
+
+
+Hardswish.jvp = _elementwise_jvp(Hardswish)
+
+
+class Softplus(Function):
+    """ln(1 + e^(beta x)) / beta, or x where beta x > threshold (PyTorch's switch to linear);
+    dx = g σ(beta x), or g where beta x > threshold"""
+
+    @staticmethod
+    def forward(x: np.ndarray, beta: float, threshold: float) -> np.ndarray:
+        return np.where(x * beta > threshold, x, np.logaddexp(0, x * beta) / beta)
+
+    @staticmethod
+    def backward(g: Any, out: Any, x: Any, beta: float, threshold: float) -> tuple:
+        return (Where.run(data_of(x) * beta > threshold, g, g * Sigmoid.run(x * beta)),)
+
+
+Softplus.jvp = _elementwise_jvp(Softplus)
+
+
+class LogSigmoid(Function):
+    """ln σ(x) = -ln(1 + e^-x), computed stably;  dx = g σ(-x) = g (1 - σ(x))"""
+    forward = staticmethod(lambda x: -np.logaddexp(0, -x))
+    backward = staticmethod(lambda g, out, x: (g * Sigmoid.run(-x),))
+    jvp = staticmethod(lambda t, out, x: t[0] * Sigmoid.forward(-x))
+
+
+@composite
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x Φ(x) (torch.nn.functional.gelu); approximate="tanh" for the tanh formula."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(x, approximate=approximate)
+
+
+@composite
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, else alpha (e^x - 1)."""
+    return ELU.apply(x, alpha=float(alpha), scale=1.0, back_scale=1.0)
+
+
+@composite
+def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, else alpha (e^(x/alpha) - 1); alpha must not be 0."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides x)")
+    return ELU.apply(x, alpha=float(alpha), scale=1 / alpha,
+                     back_scale=1 / float(np.float32(alpha)))
+
+
+@composite
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x for x > 0, else negative_slope x."""
+    return LeakyReLU.apply(x, slope=float(negative_slope))
+
+
+@composite
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clipped to [min_val, max_val], gradient 0 at the bounds."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} must not exceed max_val {max_val}")
+    return Hardtanh.apply(x, lo=min_val, hi=max_val)
+
+
+@composite
+def relu6(x: Tensor) -> Tensor:
+    """min(max(x, 0), 6): hardtanh(x, 0, 6)."""
+    return Hardtanh.apply(x, lo=0.0, hi=6.0)
+
+
+@composite
+def hardswish(x: Tensor) -> Tensor:
+    """x relu6(x + 3) / 6."""
+    return Hardswish.apply(x)
+
+
+@composite
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """ln(1 + e^(beta x)) / beta, linear (x) where beta x > threshold."""
+    return Softplus.apply(x, beta=float(beta), threshold=float(threshold))
+
+
+@composite
+def logsigmoid(x: Tensor) -> Tensor:
+    """ln σ(x), stable for large |x|."""
+    return LogSigmoid.apply(x)
+
+
+@composite
+def silu(x: Tensor) -> Tensor:
+    """x σ(x) (also called swish): dx = σ(x)(1 + x (1 - σ(x))), 1/2 at 0."""
+    return x * x.sigmoid()
+
+
+@composite
+def mish(x: Tensor) -> Tensor:
+    """x tanh(softplus(x)): dx = tanh(sp) + x σ(x) (1 - tanh²(sp)), 0.6 at 0."""
+    return x * Softplus.apply(x, beta=1.0, threshold=math.inf).tanh()
+
+
+@composite
+def softsign(x: Tensor) -> Tensor:
+    """x / (1 + |x|): dx = 1 / (1 + |x|)², 1 at 0."""
+    return x / (x.abs() + 1)
