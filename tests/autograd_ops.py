@@ -12,6 +12,7 @@ class Ours:
     cat, stack, where, maximum = tl.cat, tl.stack, tl.where, tl.maximum
     amax = staticmethod(lambda x, dim: x.max(axis=dim))
     const = staticmethod(lambda a: tl.Tensor(a))
+    tril, triu = tl.tril, tl.triu
 
 
 def torch_namespace(torch):
@@ -20,12 +21,16 @@ def torch_namespace(torch):
         cat, stack, where, maximum = torch.cat, torch.stack, torch.where, torch.maximum
         amax = staticmethod(lambda x, dim: torch.amax(x, dim=dim))
         const = staticmethod(lambda a: torch.tensor(a))
+        tril, triu = torch.tril, torch.triu
     return Torch
 
 
 IDX = np.array([[0, 2, 1, 2], [3, 3, 0, 1], [1, 0, 0, 2]])
 MASK = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]])
 LABELS = np.array([2, 0, 3])
+TOKENS = np.array([[1, 4, 1], [0, 1, 3]])  # repeated indices: their gradients add up
+KEYS = np.array([[True, False, True, True, False], [False] * 5, [True, True, False, True, True]])
+INF = float("-inf")
 
 # name: (input shapes, f(L, *inputs), domain of the inputs)
 OPS = {
@@ -79,6 +84,30 @@ OPS = {
                            "distinct"),
     "avg_pool2d": ([(2, 2, 5, 5)], lambda L, x: L.F.avg_pool2d(x, 3, stride=2, padding=1), "any"),
     "cross_entropy": ([(3, 4)], lambda L, a: L.F.cross_entropy(a, L.const(LABELS)), "any"),
+    # sequence models
+    "matmul_broadcast": ([(2, 1, 3, 4), (5, 4, 2)], lambda L, a, b: a @ b, "any"),
+    "matmul_4d": ([(2, 3, 4, 5), (2, 3, 5, 2)], lambda L, a, b: a @ b, "any"),
+    "vec_batched_matmul": ([(4,), (2, 4, 3), (2, 3, 4)],
+                           lambda L, v, a, b: (v @ a) * (b @ v), "any"),
+    "embedding": ([(5, 3)], lambda L, w: L.F.embedding(L.const(TOKENS), w), "any"),
+    "layer_norm": ([(2, 3, 4), (3, 4), (3, 4)],
+                   lambda L, x, w, b: L.F.layer_norm(x, (3, 4), w, b), "any"),
+    "layer_norm_no_affine": ([(3, 5)], lambda L, x: L.F.layer_norm(x, (5,), eps=1e-3), "any"),
+    "layer_norm_no_bias": ([(3, 5), (5,)], lambda L, x, w: L.F.layer_norm(x, [5], w), "any"),
+    "softmax_masked": ([(3, 5)], lambda L, a: L.F.softmax(a.masked_fill(
+        L.const(~KEYS[[0, 2, 0]]), INF), dim=-1), "any"),
+    "softmax_3d": ([(2, 3, 4)], lambda L, a: L.F.softmax(a, dim=1), "any"),
+    "masked_fill": ([(3, 5)], lambda L, a: a.masked_fill(L.const(KEYS), 2.5) * a, "any"),
+    "tril_triu": ([(2, 4, 4)], lambda L, a: L.tril(a, -1) + a.triu(1) * a.tril(), "any"),
+    "sdpa": ([(2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 3)],
+             lambda L, q, k, v: L.F.scaled_dot_product_attention(q, k, v), "any"),
+    "sdpa_causal": ([(2, 4, 3), (2, 4, 3), (2, 4, 2)],
+                    lambda L, q, k, v: L.F.scaled_dot_product_attention(q, k, v, is_causal=True),
+                    "any"),
+    "sdpa_bool_mask": ([(2, 3, 4), (1, 5, 4), (2, 5, 3)], lambda L, q, k, v:
+                       L.F.scaled_dot_product_attention(q, k, v, L.const(KEYS)), "any"),
+    "sdpa_float_mask": ([(2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5)], lambda L, q, k, v, m:
+                        L.F.scaled_dot_product_attention(q, k, v, m, scale=0.3), "any"),
 }
 
 
