@@ -552,7 +552,8 @@ class RNN(Module):
         elif hx.shape != (want if batched else (want[0], want[2])):
             raise ShapeError(f"RNN: hx must have shape {want if batched else (want[0], want[2])}"
                              f", got {hx.shape}")
-        hx = hx if batched else hx.unsqueeze(1)
+        elif not batched:
+            hx = hx.unsqueeze(1)
         last = []
         for layer in range(self.num_layers):
             h, w, outs = hx[layer], self._weights(layer), []
