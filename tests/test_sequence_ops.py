@@ -375,7 +375,7 @@ class TinyAttention(nn.Module):
 
     def forward(self, idx):
         n, t = idx.shape
-        x = self.tok(idx) + self.pos(np.arange(t))
+        x = self.tok(idx) + self.pos(tl.arange(t))
         q, k, v = (self.qkv(self.ln1(x)).reshape(n, t, 3, -1).permute(2, 0, 1, 3))
         x = x + self.proj(F.scaled_dot_product_attention(q, k, v, is_causal=True))
         return self.head(self.ln2(x))
@@ -406,3 +406,27 @@ def test_a_tiny_attention_model_learns_to_copy_the_previous_token():
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
     assert copy_loss(model, test).item() < floor
+
+
+def test_a_captured_attention_training_step_replays_bit_for_bit():
+    def train(captured):
+        tl.manual_seed(0)
+        model = TinyAttention()
+        opt = optim.AdamW(model.parameters(), lr=1e-2)
+        sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=5)
+
+        def step(idx):
+            opt.zero_grad()
+            loss = copy_loss(model, idx)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            return loss
+        f = tl.capture(step) if captured else step
+        rng = np.random.default_rng(1)
+        for _ in range(4):
+            f(Tensor(rng.integers(0, 8, (16, 8))))
+            sched.step()
+        return [p.numpy().copy() for p in model.parameters()]
+    for a, b in zip(train(True), train(False)):
+        np.testing.assert_array_equal(a, b)
