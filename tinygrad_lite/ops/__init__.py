@@ -7,7 +7,8 @@ the formula in its docstring. Grouped as a reader would look for them:
     movement     Reshape Permute GetItem IndexAdd Gather Cat Expand Pad
     layers       Matmul Affine SquaredError BinaryCrossEntropy (fused, for speed and stability)
     conv         Unfold Fold Conv2d MaxPool2d AvgPool2d
-    sequence     Embedding LayerNorm Softmax Triangle (tril, triu); masked_fill, attention
+    sequence     Embedding LayerNorm Softmax BiasSoftmax Triangle (tril, triu); masked_fill,
+                 attention
 
 Besides the ops, each module holds the composites built from them that Tensor's methods and
 the package's functions call (cat, stack, pad, where, flatten...). Reach an op as `ops.Sigmoid`:
@@ -21,4 +22,4 @@ from .layers import Affine, BinaryCrossEntropy, Matmul, SquaredError  # noqa: F4
 from .movement import Cat, Expand, Gather, GetItem, IndexAdd, Pad, Permute, Reshape  # noqa: F401
 from .reduce import (AllNonzero, AnyNonzero, Argmax, Argmin, LogSoftmax, Max,  # noqa: F401
                      Min, Sum)
-from .sequence import Embedding, LayerNorm, Softmax, Triangle  # noqa: F401
+from .sequence import BiasSoftmax, Embedding, LayerNorm, Softmax, Triangle  # noqa: F401

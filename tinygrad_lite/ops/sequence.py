@@ -84,31 +84,63 @@ class LayerNorm(Function):
         return w * dxhat + t[1] * xhat + t[2]
 
 
+def _softmax_in_place(e: np.ndarray, axis: int, safe: bool) -> np.ndarray:
+    """e (a fresh array) overwritten with its softmax along axis: e^(e - max) / Σ."""
+    top = e.max(axis=axis, keepdims=True)
+    if safe:
+        top[top == -np.inf] = 0
+    with np.errstate(invalid="ignore"):
+        e -= top
+        np.exp(e, out=e)
+        total = e.sum(axis=axis, keepdims=True)
+        if safe:
+            total[total == 0] = 1
+        e /= total
+    return e
+
+
+def _softmax_backward(g: Any, p: Any, axis: int) -> Any:
+    """p (g − Σ g p): the gradient of softmax's input, from its output p."""
+    gp = g * p
+    s = gp.sum(axis=axis, keepdims=True)
+    if isinstance(gp, np.ndarray):
+        gp -= p * s  # in place: one array fewer to allocate
+        return gp
+    return gp - p * s
+
+
 class Softmax(Function):
     """p = e^(x - max x) / Σ e^(x - max x) along axis;  dx = p (g − Σ g p);  d(out) = p (dx −
     Σ p dx). A row of only -inf gives NaN, or zeros if `safe` (attention's rule)."""
 
     @staticmethod
     def forward(x: np.ndarray, axis: int, safe: bool) -> np.ndarray:
-        top = x.max(axis=axis, keepdims=True)
-        if safe:
-            top = np.where(top == -np.inf, 0, top)
-        with np.errstate(invalid="ignore"):
-            e = np.exp(x - top)
-            total = e.sum(axis=axis, keepdims=True)
-            if safe:
-                total[total == 0] = 1
-            e /= total
-        return e
+        return _softmax_in_place(np.array(x, dtype=x.dtype), axis, safe)
 
     @staticmethod
     def backward(g: Any, out: Any, x: Any, axis: int, safe: bool) -> tuple:
-        gp = g * out
-        return (gp - out * gp.sum(axis=axis, keepdims=True),)
+        return (_softmax_backward(g, out, axis),)
 
     @staticmethod
     def jvp(t: tuple, out: np.ndarray, x: np.ndarray, axis: int, safe: bool) -> np.ndarray:
-        return Softmax.backward(t[0], out, x, axis, safe)[0]
+        return _softmax_backward(t[0], out, axis)
+
+
+class BiasSoftmax(Function):
+    """p = softmax(s + bias) along the last axis, a row with no finite entry giving zeros
+    (attention's weights, the mask as an additive bias of 0 and -inf, fused: one array less);
+    ds = dbias = p (g − Σ g p);  d(out) = p (dz − Σ p dz), dz = ds + dbias"""
+
+    @staticmethod
+    def forward(s: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        return _softmax_in_place(s + bias, -1, True)
+
+    @staticmethod
+    def backward(g: Any, out: Any, s: Any, bias: Any) -> tuple:
+        gz = _softmax_backward(g, out, -1)
+        return gz, gz
+
+    jvp = staticmethod(lambda t, out, s, bias: _softmax_backward(t[0] + t[1], out, -1))
 
 
 class Triangle(Function):
@@ -187,11 +219,11 @@ def attention_weights(q: Tensor, k: Tensor, mask: Tensor | None, scale: float) -
     """softmax(q kᵀ · scale + bias) over the last axis, bias from mask (bool: True takes part,
     False is -inf; float: added); a row with no key taking part gets weights 0 (PyTorch's)."""
     s = (q * scale) @ k.transpose(-2, -1)
-    if mask is not None:
-        if mask.dtype == np.bool_:
-            mask = from_numpy(kernel(_additive, data_of(mask), s.dtype))
-        s = s + mask
-    return Softmax.apply(s, axis=-1, safe=True)
+    if mask is None:
+        return Softmax.apply(s, axis=-1, safe=True)
+    if mask.dtype == np.bool_:
+        mask = from_numpy(kernel(_additive, data_of(mask), s.dtype))
+    return BiasSoftmax.apply(s, mask)
 
 
 def causal_mask(length: int, source: int) -> Tensor:
