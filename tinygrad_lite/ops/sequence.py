@@ -7,6 +7,7 @@ positions at once (batched matmuls over the leading axes, no loop over heads or 
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -49,21 +50,55 @@ def _moments(x: Any, axes: tuple, eps: float) -> tuple:
     return xc * rstd, rstd
 
 
+def _rows(x: np.ndarray, n: int, eps: float) -> tuple:
+    """x as rows (-1, D) over its last n axes: x̂ (a fresh array) and 1/σ (a column)."""
+    x2 = x.reshape(-1, math.prod(x.shape[x.ndim - n:]))
+    xhat = x2 - x2.mean(axis=1, keepdims=True)
+    var = np.einsum("ij,ij->i", xhat, xhat) / x2.shape[1]
+    rstd = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)[:, None]
+    xhat *= rstd
+    return xhat, rstd
+
+
 class LayerNorm(Function):
     """y = x̂ w + b, x̂ = (x - mean(x)) / √(var(x) + eps) over the last n axes;
     dx = (1/σ)(g·w − mean(g·w) − x̂·mean(g·w·x̂)),  dw = Σ g·x̂,  db = Σ g (over the other axes);
-    d(out) = w dx̂ + dw x̂ + db, dx̂ = (1/σ)(dx − mean(dx) − x̂·mean(x̂·dx))"""
+    d(out) = w dx̂ + dw x̂ + db, dx̂ = (1/σ)(dx − mean(dx) − x̂·mean(x̂·dx))
+
+    On arrays the work is done on rows (-1, D) in place (few passes over x); on Tensors
+    (create_graph) the same formula is built from ops, so it can be differentiated again."""
 
     @staticmethod
     def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, n: int, eps: float) -> np.ndarray:
-        xhat, _ = _moments(x, tuple(range(-n, 0)), eps)
-        xhat *= w
-        xhat += b
-        return xhat
+        y, _ = _rows(x, n, eps)
+        y *= w.reshape(-1)
+        y += b.reshape(-1)
+        return y.reshape(x.shape)
 
     @staticmethod
     def backward(g: Any, out: Any, x: Any, w: Any, b: Any, n: int, eps: float,
                  needs: tuple = (True, True, True)) -> tuple:
+        if not isinstance(g, np.ndarray):
+            return LayerNorm._backward_ops(g, x, w, n, eps, needs)
+        xhat, rstd = _rows(x, n, eps)
+        g2 = g.reshape(xhat.shape)
+        gw = np.einsum("ij,ij->j", g2, xhat).reshape(w.shape) if needs[1] else None
+        gb = g2.sum(axis=0).reshape(b.shape) if needs[2] else None
+        gx = None
+        if needs[0]:
+            gx = g2 * w.reshape(-1)
+            m2 = np.einsum("ij,ij->i", gx, xhat)[:, None] / xhat.shape[1]
+            gx -= gx.mean(axis=1, keepdims=True)
+            xhat *= m2
+            gx -= xhat
+            gx *= rstd
+            gx = gx.reshape(x.shape)
+        return gx, gw, gb
+
+    @staticmethod
+    def _backward_ops(g: Tensor, x: Tensor, w: Tensor, n: int, eps: float,
+                      needs: tuple) -> tuple:
+        """The backward rule as ops on Tensors (create_graph)."""
         axes = tuple(range(-n, 0))
         xhat, rstd = _moments(x, axes, eps)
         gx = None
