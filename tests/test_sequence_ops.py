@@ -290,6 +290,21 @@ def test_clip_grad_norm_equals_pytorch(torch, norm_type, max_norm):
         close(p.grad, tp.grad)
 
 
+def test_clip_grad_value_equals_pytorch_and_norm_checks_its_arguments(torch):
+    a = rand(3, 4, seed=1)
+    w, tw = pair(a, torch)
+    (w ** 3).sum().backward()
+    (tw ** 3).sum().backward()
+    nn.utils.clip_grad_value_([w], 0.7)
+    torch.nn.utils.clip_grad_value_([tw], 0.7)
+    close(w.grad, tw.grad)
+    with pytest.raises(ValueError, match="norm_type"):
+        nn.utils.clip_grad_norm_([w], 1.0, norm_type=0)
+    w.grad[0, 0] = np.nan
+    with pytest.raises(RuntimeError, match="not finite"):
+        nn.utils.clip_grad_norm_([w], 1.0, error_if_nonfinite=True)
+
+
 def nanogpt_lr(it, lr=6e-4, warmup=10, decay=40, min_lr=6e-5):
     """nanoGPT's get_lr: linear warmup, then cosine decay to min_lr."""
     if it < warmup:
