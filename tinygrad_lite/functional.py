@@ -308,6 +308,8 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
     shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
         else tuple(normalized_shape)
     n = len(shape)
+    weight = None if weight is None else _tensor(weight)
+    bias = None if bias is None else _tensor(bias)
     if n == 0 or input.shape[input.ndim - n:] != shape or input.ndim < n:
         raise ShapeError(f"layer_norm: normalized_shape {shape} must be the last dimensions of "
                          f"the input, whose shape is {input.shape}")
