@@ -14,6 +14,7 @@ class Ours:
     amax = staticmethod(lambda x, dim: x.max(axis=dim))
     const = staticmethod(lambda a: tl.Tensor(a))
     pow, vector_norm = staticmethod(tl.pow), staticmethod(tl.linalg.vector_norm)
+    tril, triu = tl.tril, tl.triu
 
 
 def torch_namespace(torch):
@@ -24,6 +25,7 @@ def torch_namespace(torch):
         amax = staticmethod(lambda x, dim: torch.amax(x, dim=dim))
         const = staticmethod(lambda a: torch.tensor(a))
         pow, vector_norm = staticmethod(torch.pow), staticmethod(torch.linalg.vector_norm)
+        tril, triu = torch.tril, torch.triu
     return Torch
 
 
@@ -31,6 +33,9 @@ IDX = np.array([[0, 2, 1, 2], [3, 3, 0, 1], [1, 0, 0, 2]])
 MASK = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]])
 LABELS = np.array([2, 0, 3])
 WEIGHT, POS_WEIGHT = np.array([0.5, 1.0, 2.0, 0.25]), np.array([3.0, 0.5, 1.0, 2.0])
+TOKENS = np.array([[1, 4, 1], [0, 1, 3]])  # repeated indices: their gradients add up
+KEYS = np.array([[True, False, True, True, False], [False] * 5, [True, True, False, True, True]])
+INF = float("-inf")
 
 # name: (input shapes, f(L, *inputs), domain of the inputs)
 OPS = {
@@ -125,6 +130,31 @@ OPS = {
     "vector_norm_p": ([(3, 4)], lambda L, a: L.vector_norm(a, 3, dim=0, keepdim=True) * a
                       + L.vector_norm(a, 1) + a.norm(), "apart"),
     "vector_norm_inf": ([(3, 4)], lambda L, a: L.vector_norm(a, float("inf"), dim=1), "distinct"),
+
+    # sequence models
+    "matmul_broadcast": ([(2, 1, 3, 4), (5, 4, 2)], lambda L, a, b: a @ b, "any"),
+    "matmul_4d": ([(2, 3, 4, 5), (2, 3, 5, 2)], lambda L, a, b: a @ b, "any"),
+    "vec_batched_matmul": ([(4,), (2, 4, 3), (2, 3, 4)],
+                           lambda L, v, a, b: (v @ a) * (b @ v), "any"),
+    "embedding": ([(5, 3)], lambda L, w: L.F.embedding(L.const(TOKENS), w), "any"),
+    "layer_norm": ([(2, 3, 4), (3, 4), (3, 4)],
+                   lambda L, x, w, b: L.F.layer_norm(x, (3, 4), w, b), "any"),
+    "layer_norm_no_affine": ([(3, 5)], lambda L, x: L.F.layer_norm(x, (5,), eps=1e-3), "any"),
+    "layer_norm_no_bias": ([(3, 5), (5,)], lambda L, x, w: L.F.layer_norm(x, [5], w), "any"),
+    "softmax_masked": ([(3, 5)], lambda L, a: L.F.softmax(a.masked_fill(
+        L.const(~KEYS[[0, 2, 0]]), INF), dim=-1), "any"),
+    "softmax_3d": ([(2, 3, 4)], lambda L, a: L.F.softmax(a, dim=1), "any"),
+    "masked_fill": ([(3, 5)], lambda L, a: a.masked_fill(L.const(KEYS), 2.5) * a, "any"),
+    "tril_triu": ([(2, 4, 4)], lambda L, a: L.tril(a, -1) + a.triu(1) * a.tril(), "any"),
+    "sdpa": ([(2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 3)],
+             lambda L, q, k, v: L.F.scaled_dot_product_attention(q, k, v), "any"),
+    "sdpa_causal": ([(2, 4, 3), (2, 4, 3), (2, 4, 2)],
+                    lambda L, q, k, v: L.F.scaled_dot_product_attention(q, k, v, is_causal=True),
+                    "any"),
+    "sdpa_bool_mask": ([(2, 3, 4), (1, 5, 4), (2, 5, 3)], lambda L, q, k, v:
+                       L.F.scaled_dot_product_attention(q, k, v, L.const(KEYS)), "any"),
+    "sdpa_float_mask": ([(2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5)], lambda L, q, k, v, m:
+                        L.F.scaled_dot_product_attention(q, k, v, m, scale=0.3), "any"),
 }
 
 

@@ -17,7 +17,8 @@ __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "g
            "CheckpointError", "capture", "CaptureError", "__version__",
            "manual_seed", "cat", "stack", "where", "maximum", "minimum",
            "flatten", "squeeze", "unsqueeze", "zeros", "ones", "full", "rand", "randn", "arange",
-           "eye", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like"]
+           "eye", "tril", "triu", "masked_fill", "zeros_like", "ones_like", "full_like",
+           "rand_like", "randn_like"]
 
 # torch.abs(x), torch.max(x, 1), torch.flatten(x, 1)...: the Tensor methods, as functions
 # (abs, max and min stay out of __all__, so `import *` keeps Python's own)
@@ -31,3 +32,5 @@ argmin, argmax, cumsum, cumprod = Tensor.argmin, Tensor.argmax, Tensor.cumsum, T
 flip = Tensor.flip
 split, chunk, multinomial, norm = Tensor.split, Tensor.chunk, Tensor.multinomial, Tensor.norm
 pow = ops.elementwise.pow
+
+tril, triu, masked_fill = Tensor.tril, Tensor.triu, Tensor.masked_fill

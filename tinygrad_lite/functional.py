@@ -17,6 +17,8 @@ from .ops import activations
 from .ops.conv import AvgPool2d, Conv2d, MaxPool2d, as_pair
 from .ops.layers import Affine, BinaryCrossEntropy, SquaredError
 from .ops.movement import pad  # noqa: F401 (F.pad)
+from .ops.sequence import LayerNorm, attention_weights, causal_mask, embedding as _embed
+from .errors import DimError, ShapeError
 from .tensor import Tensor, data_of, from_numpy, kernel
 
 
@@ -387,3 +389,103 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
     if weight is not None:
         loss = loss * _tensor(weight)
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+# --- sequence models: embedding, layer norm, attention ------------------------------------------
+
+
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """weight[input]: a row of weight (num_embeddings, embedding_dim) per integer index of input
+    (any shape); repeated indices add up in the gradient, and row padding_idx gets none.
+    An index outside [0, num_embeddings) is a DimError; float indices are a TypeError."""
+    input = _tensor(input)
+    if padding_idx is not None:
+        n = weight.shape[0]
+        if not -n <= padding_idx < n:
+            raise DimError(f"embedding: padding_idx {padding_idx} is out of range for {n} "
+                           "embeddings")
+        padding_idx = int(padding_idx) % n
+    return _embed(input, weight, padding_idx)
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """(x - mean) / √(var + eps) · weight + bias, the statistics over the last
+    len(normalized_shape) axes, which must be normalized_shape (the variance is biased)."""
+    input = _tensor(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(normalized_shape)
+    n = len(shape)
+    weight = None if weight is None else _tensor(weight)
+    bias = None if bias is None else _tensor(bias)
+    if n == 0 or input.shape[input.ndim - n:] != shape or input.ndim < n:
+        raise ShapeError(f"layer_norm: normalized_shape {shape} must be the last dimensions of "
+                         f"the input, whose shape is {input.shape}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and p.shape != shape:
+            raise ShapeError(f"layer_norm: {name} must have shape {shape}, got {p.shape}")
+    w = weight if weight is not None else from_numpy(np.ones(shape, input.dtype))
+    b = bias if bias is not None else from_numpy(np.zeros(shape, input.dtype))
+    return LayerNorm.apply(input, w, b, n=n, eps=float(eps))
+
+
+def _check_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any) -> None:
+    """Shapes and dtypes that scaled_dot_product_attention takes, else a clear error."""
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor) or t.dtype.kind != "f" or t.ndim < 2:
+            raise TypeError(f"scaled_dot_product_attention: {name} must be a float Tensor of "
+                            f"at least 2 dimensions, got {_describe(t)}")
+    if not query.dtype == key.dtype == value.dtype:
+        raise TypeError(f"scaled_dot_product_attention: query, key and value must share a "
+                        f"dtype, got {query.dtype}, {key.dtype}, {value.dtype}")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ShapeError(f"scaled_dot_product_attention: query (..., L, E), key (..., S, E) and "
+                         f"value (..., S, Ev) do not fit: {query.shape}, {key.shape}, "
+                         f"{value.shape}")
+    scores = query.shape[:-1] + key.shape[-2:-1]
+    try:
+        scores = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2]) \
+            + scores[-2:]
+    except ValueError:
+        raise ShapeError(f"scaled_dot_product_attention: the batch dimensions of query "
+                         f"{query.shape}, key {key.shape} and value {value.shape} do not "
+                         "broadcast") from None
+    if attn_mask is None:
+        return
+    if attn_mask.dtype != np.bool_ and attn_mask.dtype != query.dtype:
+        raise TypeError(f"scaled_dot_product_attention: attn_mask must be bool or of the "
+                        f"query's dtype {query.dtype}, got {attn_mask.dtype}")
+    try:
+        np.broadcast_shapes(attn_mask.shape, scores)
+    except ValueError:
+        raise ShapeError(f"scaled_dot_product_attention: attn_mask of shape {attn_mask.shape} "
+                         f"does not broadcast to the scores' shape {scores} (..., L, S)") from None
+
+
+def _describe(t: Any) -> str:
+    if isinstance(t, Tensor):
+        return f"{t.dtype} of shape {t.shape}"
+    return type(t).__name__
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Any = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None) -> Tensor:
+    """softmax(q kᵀ · scale + bias) v, scale = 1/√E by default; q (..., L, E), k (..., S, E),
+    v (..., S, Ev) -> (..., L, Ev), batch axes (heads) broadcasting. attn_mask: bool (True =
+    take part, False = -inf) or float (added to the scores); is_causal masks keys after each
+    query (no attn_mask then); dropout_p drops attention weights (library generator). A query
+    with no key taking part gets zeros, as PyTorch's."""
+    if attn_mask is not None:
+        attn_mask = _tensor(attn_mask)
+    _check_attention(query, key, value, attn_mask)
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("scaled_dot_product_attention: give attn_mask or is_causal=True, "
+                           "not both")
+    if not 0 <= dropout_p <= 1:
+        raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1], got "
+                         f"{dropout_p}")
+    if is_causal:
+        attn_mask = causal_mask(query.shape[-2], key.shape[-2])
+    scale = 1 / np.sqrt(query.shape[-1]) if scale is None else float(scale)
+    weights = attention_weights(query, key, attn_mask, float(scale))
+    return dropout(weights, dropout_p) @ value

@@ -1,5 +1,6 @@
 """Layer modules, shaped like torch.nn: Module, Linear, Conv2d, pools, activations, Dropout,
-Sequential, ModuleList, and the losses as modules."""
+Sequential, ModuleList, the losses as modules, and for sequences Embedding, LayerNorm, RNNCell
+and RNN. Gradient tools: nn.utils (clip_grad_norm_)."""
 from __future__ import annotations
 
 import os
@@ -9,10 +10,13 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from . import functional as F
+from . import nn_utils as utils  # noqa: F401 (nn.utils.clip_grad_norm_)
 from .creation import generator
 from .observer import module_called
+from .errors import ShapeError
 from .ops.conv import as_pair
-from .tensor import Tensor, kernel, mark_changed, zero_grads
+from .ops.movement import stack
+from .tensor import Tensor, from_numpy, kernel, mark_changed, zero_grads
 
 
 _changes = 0  # how many times an attribute of a Module was set (a layer, a parameter, mode)
@@ -508,3 +512,185 @@ class BCEWithLogitsLoss(Module):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.pos_weight,
                                                   self.reduction)
+
+# --- sequence models ----------------------------------------------------------------------------
+
+
+def _count(value: Any, name: str, layer: str) -> int:
+    """A positive int argument, else TypeError / ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{layer}: {name} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{layer}: {name} must be >= 1, got {value}")
+    return int(value)
+
+
+class Embedding(Module):
+    """A table of num_embeddings vectors of size embedding_dim: out = weight[input], weight
+    N(0, 1) as PyTorch's, the row padding_idx zeros (and it gets no gradient)."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 dtype: Any = np.float32, rng: np.random.Generator | int | None = None) -> None:
+        n = _count(num_embeddings, "num_embeddings", "Embedding")
+        d = _count(embedding_dim, "embedding_dim", "Embedding")
+        if padding_idx is not None:
+            if not -n <= padding_idx < n:
+                raise ValueError(f"Embedding: padding_idx must lie in [{-n}, {n}), got "
+                                 f"{padding_idx}")
+            padding_idx = int(padding_idx) % n
+        w = _rng(rng).standard_normal((n, d))
+        if padding_idx is not None:
+            w[padding_idx] = 0
+        self.num_embeddings, self.embedding_dim, self.padding_idx = n, d, padding_idx
+        self.weight = Tensor(w, requires_grad=True, dtype=dtype)
+
+    def forward(self, input: Any) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+
+
+class LayerNorm(Module):
+    """F.layer_norm over the last dimensions normalized_shape, with a weight (ones) and a bias
+    (zeros) of that shape if elementwise_affine (bias=False: no bias)."""
+
+    def __init__(self, normalized_shape: int | tuple, eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True,
+                 dtype: Any = np.float32) -> None:
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+            else tuple(normalized_shape)
+        self.normalized_shape, self.eps = tuple(int(n) for n in shape), eps
+        self.elementwise_affine = elementwise_affine
+        self.weight = Tensor(np.ones(shape), requires_grad=True, dtype=dtype) \
+            if elementwise_affine else None
+        self.bias = Tensor(np.zeros(shape), requires_grad=True, dtype=dtype) \
+            if elementwise_affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+_NONLINEARITIES = {"tanh": Tensor.tanh, "relu": Tensor.relu}
+
+
+def _rnn_weights(input_size: int, hidden_size: int, bias: bool, dtype: Any,
+                 rng: np.random.Generator | int | None) -> list:
+    """W_ih (h, in), W_hh (h, h), b_ih, b_hh (h,) (None without bias), U(-1/√h, 1/√h)."""
+    rng = _rng(rng)
+    k = 1 / np.sqrt(hidden_size)
+    shapes = [(hidden_size, input_size), (hidden_size, hidden_size)]
+    shapes += [(hidden_size,), (hidden_size,)] if bias else []
+    made = [Tensor(rng.uniform(-k, k, s), requires_grad=True, dtype=dtype) for s in shapes]
+    return made + [None] * (4 - len(made))
+
+
+def _rnn_step(x: Tensor, h: Tensor, w: list, act: Any) -> Tensor:
+    """h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)."""
+    return act(F.linear(x, w[0], w[2]) + F.linear(h, w[1], w[3]))
+
+
+def _nonlinearity(name: str, layer: str) -> Any:
+    if name not in _NONLINEARITIES:
+        raise ValueError(f"{layer}: nonlinearity must be 'tanh' or 'relu', got {name!r}")
+    return _NONLINEARITIES[name]
+
+
+class RNNCell(Module):
+    """One step of an Elman RNN: h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh) (or relu), for x
+    (N, input_size) or (input_size,); h defaults to zeros. Init U(-1/√h, 1/√h) as PyTorch's."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", dtype: Any = np.float32,
+                 rng: np.random.Generator | int | None = None) -> None:
+        self.input_size = _count(input_size, "input_size", "RNNCell")
+        self.hidden_size = _count(hidden_size, "hidden_size", "RNNCell")
+        self.nonlinearity, self._act = nonlinearity, _nonlinearity(nonlinearity, "RNNCell")
+        w = _rnn_weights(input_size, hidden_size, bias, dtype, rng)
+        self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh = w
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        input = input if isinstance(input, Tensor) else Tensor(input)
+        if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
+            raise ShapeError(f"RNNCell: input must be (N, {self.input_size}) or "
+                             f"({self.input_size},), got shape {input.shape}")
+        want = input.shape[:-1] + (self.hidden_size,)
+        if hx is None:
+            hx = from_numpy(np.zeros(want, input.dtype))
+        elif hx.shape != want:
+            raise ShapeError(f"RNNCell: hx must have shape {want} for input {input.shape}, "
+                             f"got {hx.shape}")
+        w = [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
+        return _rnn_step(input, hx, w, self._act)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
+
+
+class RNN(Module):
+    """An Elman RNN over a sequence: for each layer l and time t,
+    h_t = tanh(x_t W_ih_lᵀ + b_ih_l + h_(t-1) W_hh_lᵀ + b_hh_l), x_t being the layer below's h_t.
+    input (L, N, input_size) ((N, L, input_size) if batch_first, or unbatched (L, input_size)),
+    hx (num_layers, N, hidden_size), zeros by default. Returns (output: every h_t of the last
+    layer, h_n: each layer's last h). PyTorch's parameter names (weight_ih_l0...) and init."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, dtype: Any = np.float32,
+                 rng: np.random.Generator | int | None = None) -> None:
+        if dropout or bidirectional:
+            raise NotImplementedError("RNN: dropout between layers and bidirectional are not "
+                                      "supported")
+        self.input_size = _count(input_size, "input_size", "RNN")
+        self.hidden_size = _count(hidden_size, "hidden_size", "RNN")
+        self.num_layers = _count(num_layers, "num_layers", "RNN")
+        self.nonlinearity, self._act = nonlinearity, _nonlinearity(nonlinearity, "RNN")
+        self.batch_first, self.bias = batch_first, bias
+        rng = _rng(rng)
+        for layer in range(self.num_layers):
+            size = input_size if layer == 0 else hidden_size
+            w = _rnn_weights(size, hidden_size, bias, dtype, rng)
+            for name, t in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), w):
+                setattr(self, f"{name}_l{layer}", t)
+
+    def _weights(self, layer: int) -> list:
+        return [getattr(self, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih",
+                                                          "bias_hh")]
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        x = input if isinstance(input, Tensor) else Tensor(input)
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            raise ShapeError(f"RNN: input must be (L, N, {self.input_size}) (batch_first: "
+                             f"(N, L, ...)) or (L, {self.input_size}), got shape {x.shape}")
+        batched = x.ndim == 3
+        x = x.transpose(0, 1) if batched and self.batch_first else x
+        x = x if batched else x.unsqueeze(1)
+        want = (self.num_layers, x.shape[1], self.hidden_size)
+        if hx is None:
+            hx = from_numpy(np.zeros(want, x.dtype))
+        elif hx.shape != (want if batched else (want[0], want[2])):
+            raise ShapeError(f"RNN: hx must have shape {want if batched else (want[0], want[2])}"
+                             f", got {hx.shape}")
+        elif not batched:
+            hx = hx.unsqueeze(1)
+        last = []
+        for layer in range(self.num_layers):
+            h, w, outs = hx[layer], self._weights(layer), []
+            for t in range(x.shape[0]):
+                h = _rnn_step(x[t], h, w, self._act)
+                outs.append(h)
+            x = stack(outs, 0)
+            last.append(h)
+        h_n = stack(last, 0)
+        if not batched:
+            return x.squeeze(1), h_n.squeeze(1)
+        return (x.transpose(0, 1) if self.batch_first else x), h_n
+
+    def extra_repr(self) -> str:
+        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+                f"batch_first={self.batch_first}")

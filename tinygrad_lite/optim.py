@@ -1,5 +1,6 @@
-"""Optimizers with PyTorch's update rules: SGD (momentum, dampening, Nesterov, weight decay) and
-Adam. Parameters are updated in place."""
+"""Optimizers with PyTorch's update rules: SGD (momentum, dampening, Nesterov, weight decay),
+Adam and AdamW, with PyTorch's parameter groups. Parameters are updated in place. Learning rate
+schedules: `optim.lr_scheduler`."""
 from __future__ import annotations
 
 import math
@@ -7,34 +8,76 @@ from typing import Iterable
 
 import numpy as np
 
+from . import lr_scheduler  # noqa: F401 (optim.lr_scheduler)
 from .tensor import Tensor, data_of, grad_of, kernel, mark_changed, zero_grads
 
 
 class Optimizer:
-    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
+    """The base of the optimizers: `param_groups` is a list of dicts, each with its 'params' and
+    its settings ('lr', ...), as PyTorch's; `params` all parameters in order; `state[p]` each
+    parameter's buffers. `params` may be Tensors, or dicts {'params': [...], 'lr': ...} whose
+    settings override the defaults for those parameters (a group without weight decay, say)."""
+
+    def __init__(self, params: Iterable, defaults: dict) -> None:
         name = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(f"{name}: params must be an iterable of Tensors (e.g. "
                             "model.parameters() or [w, b]), got a single Tensor")
         try:
-            self.params = list(params)
+            params = list(params)
         except TypeError:
             raise TypeError(f"{name}: params must be an iterable of Tensors (e.g. "
                             f"model.parameters()), got {type(params).__name__}") from None
-        if not self.params:
+        if not params:
             raise ValueError(f"{name}: got an empty parameter list")
-        seen: set = set()
-        for i, p in enumerate(self.params):
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict] = []
+        self.params: list[Tensor] = []
+        self.state: dict[Tensor, dict] = {}
+        for group in (params if isinstance(params[0], dict) else [{"params": params}]):
+            self.add_param_group(group)
+
+    def add_param_group(self, group: dict) -> None:
+        """Add a group: a dict with 'params' and settings that override the defaults."""
+        name = type(self).__name__
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"{name}: a parameter group must be a dict with a 'params' entry, "
+                            f"got {type(group).__name__}")
+        ps = group["params"]
+        ps = [ps] if isinstance(ps, Tensor) else list(ps)
+        seen = {id(p) for p in self.params}
+        for i, p in enumerate(ps):
             if not isinstance(p, Tensor) or not p.requires_grad or not p.is_leaf:
-                raise TypeError(f"{name}: parameter {i} must be a leaf Tensor that requires "
-                                f"grad, got {_describe(p)}")
+                raise TypeError(f"{name}: parameter {len(self.params) + i} must be a leaf "
+                                f"Tensor that requires grad, got {_describe(p)}")
             if id(p) in seen:
-                raise ValueError(f"{name}: parameter {i} appears twice in the list; it would be "
-                                 "updated twice per step")
+                raise ValueError(f"{name}: parameter {len(self.params) + i} appears twice in "
+                                 "the parameters (or in two groups); it would be updated twice "
+                                 "per step")
             seen.add(id(p))
-        _check("lr", lr, _finite(lr) and lr >= 0, "must be a finite number >= 0")
-        self.lr = lr
-        self.state: list[dict] = [{} for _ in self.params]
+        if not ps:
+            raise ValueError(f"{name}: a parameter group has no parameters")
+        full = {**self.defaults, **group, "params": ps}
+        _check("lr", full["lr"], _finite(full["lr"]) and full["lr"] >= 0,
+               "must be a finite number >= 0")
+        self._check_group(full)
+        self.param_groups.append(full)
+        self.params.extend(ps)
+
+    def _check_group(self, group: dict) -> None:
+        """Raise a ValueError for a setting out of range (each optimizer checks its own)."""
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the first group; setting it sets every group's (a scheduler
+        sets each group's own). A captured step reads it afresh at each replay."""
+        return self.param_groups[0]["lr"]
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        _check("lr", value, _finite(value) and value >= 0, "must be a finite number >= 0")
+        for group in self.param_groups:
+            group["lr"] = value
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to None."""
@@ -47,6 +90,13 @@ class Optimizer:
         kernel(mark_changed, *[p for p in self.params if grad_of(p) is not None])
 
     def _step(self) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = grad_of(p)
+                if g is not None:
+                    self._update(data_of(p), g, self.state.setdefault(p, {}), group)
+
+    def _update(self, data: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError
 
 
@@ -70,73 +120,87 @@ def _check(name: str, value: object, ok: bool, why: str) -> None:
 class SGD(Optimizer):
     """g = ∇p + λp;  b = μb + (1 - τ)g (b = g at first);  g = g + μb (Nesterov) or b;  p -= η g"""
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
+    def __init__(self, params: Iterable, lr: float, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False) -> None:
-        super().__init__(params, lr)
-        _check("momentum", momentum, _finite(momentum) and momentum >= 0, "must be >= 0")
-        _check("dampening", dampening, _finite(dampening) and 0 <= dampening <= 1,
-               "must lie in [0, 1]")
-        _check("weight_decay", weight_decay, _finite(weight_decay) and weight_decay >= 0,
-               "must be >= 0")
-        _check("nesterov", nesterov, not nesterov or (momentum > 0 and dampening == 0),
-               "Nesterov momentum needs momentum > 0 and dampening = 0")
-        self.momentum, self.dampening = momentum, dampening
-        self.weight_decay, self.nesterov = weight_decay, nesterov
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
 
-    def _step(self) -> None:
-        lr, mu, wd = self.lr, self.momentum, self.weight_decay
-        for p, state in zip(self.params, self.state):
-            g, data = grad_of(p), data_of(p)
-            if g is None:
-                continue
-            if wd:
-                g = g + wd * data
-            if mu:
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = np.array(g)
-                else:
-                    buf *= mu
-                    buf += (1 - self.dampening) * g
-                g = g + mu * buf if self.nesterov else buf
-            data -= lr * g
+    def _check_group(self, group: dict) -> None:
+        mu, tau, wd = group["momentum"], group["dampening"], group["weight_decay"]
+        _check("momentum", mu, _finite(mu) and mu >= 0, "must be >= 0")
+        _check("dampening", tau, _finite(tau) and 0 <= tau <= 1, "must lie in [0, 1]")
+        _check("weight_decay", wd, _finite(wd) and wd >= 0, "must be >= 0")
+        _check("nesterov", group["nesterov"],
+               not group["nesterov"] or (mu > 0 and tau == 0),
+               "Nesterov momentum needs momentum > 0 and dampening = 0")
+
+    def _update(self, data: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        mu, wd = group["momentum"], group["weight_decay"]
+        if wd:
+            g = g + wd * data
+        if mu:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(g)
+            else:
+                buf *= mu
+                buf += (1 - group["dampening"]) * g
+            g = g + mu * buf if group["nesterov"] else buf
+        data -= group["lr"] * g
 
 
 class Adam(Optimizer):
     """m = β1 m + (1-β1)g;  v = β2 v + (1-β2)g²;  p -= η/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + ε),
     with g = ∇p + λp when weight_decay λ > 0."""
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
+    decoupled = False  # AdamW: decay p itself, p -= ηλp, instead of adding λp to g
+
+    def __init__(self, params: Iterable, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def _check_group(self, group: dict) -> None:
+        betas, eps, wd = group["betas"], group["eps"], group["weight_decay"]
         _check("betas", betas, hasattr(betas, "__len__") and len(betas) == 2,
                "must be a pair (beta1, beta2)")
         for i, b in enumerate(betas):
             _check(f"betas[{i}]", b, _finite(b) and 0 <= b < 1, "must lie in [0, 1)")
         _check("eps", eps, _finite(eps) and eps >= 0, "must be >= 0")
-        _check("weight_decay", weight_decay, _finite(weight_decay) and weight_decay >= 0,
-               "must be >= 0")
-        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+        _check("weight_decay", wd, _finite(wd) and wd >= 0, "must be >= 0")
+        group["betas"] = tuple(betas)
 
-    def _step(self) -> None:
-        (b1, b2), lr, wd = self.betas, self.lr, self.weight_decay
-        for p, state in zip(self.params, self.state):
-            g, data = grad_of(p), data_of(p)
-            if g is None:
-                continue
-            if not state:
-                state.update(step=0, exp_avg=np.zeros_like(data),
-                             exp_avg_sq=np.zeros_like(data))
-            state["step"] += 1
-            t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-            if wd:
-                g = g + wd * data
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * (g * g)
-            step_size = lr / (1 - b1**t)
-            denom = np.sqrt(v) / math.sqrt(1 - b2**t) + self.eps
-            data += -step_size * (m / denom)
+    @property
+    def betas(self) -> tuple:
+        return self.param_groups[0]["betas"]
+
+    def _update(self, data: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        (b1, b2), lr, wd = group["betas"], group["lr"], group["weight_decay"]
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(data), exp_avg_sq=np.zeros_like(data))
+        state["step"] += 1
+        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        if wd and self.decoupled:
+            data *= 1 - lr * wd
+        elif wd:
+            g = g + wd * data
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        step_size = lr / (1 - b1**t)
+        denom = np.sqrt(v) / math.sqrt(1 - b2**t) + group["eps"]
+        data += -step_size * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p -= ηλp, then Adam's step on
+    ∇p alone:  m = β1 m + (1-β1)g;  v = β2 v + (1-β2)g²;  p -= η/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + ε)"""
+
+    decoupled = True
+
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)

@@ -99,8 +99,8 @@ class TensorMethods:
         return ops.LogSoftmax.apply(self, axis=axis if dim is None else dim)
 
     def softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
-        """e^x / Σ e^x along axis, as exp(log_softmax(x))."""
-        return self.log_softmax(axis if dim is None else dim).exp()
+        """e^x / Σ e^x along axis (a row of only -inf gives NaN, as PyTorch's)."""
+        return ops.Softmax.apply(self, axis=axis if dim is None else dim, safe=False)
 
     def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
                keepdim: bool | None = None) -> "Tensor":
@@ -203,6 +203,18 @@ class TensorMethods:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         """Merge the axes start_dim..end_dim (inclusive) into one."""
         return ops.flatten(self, start_dim, end_dim)
+
+    def masked_fill(self, mask: Any, value: Any) -> "Tensor":
+        """value where the bool mask is True (broadcast to self's shape), else self."""
+        return ops.masked_fill(self, mask, value)
+
+    def tril(self, diagonal: int = 0) -> "Tensor":
+        """The lower triangle of the last two axes (j <= i + diagonal), zeros elsewhere."""
+        return ops.triangle(self, diagonal, upper=False)
+
+    def triu(self, diagonal: int = 0) -> "Tensor":
+        """The upper triangle of the last two axes (j >= i + diagonal), zeros elsewhere."""
+        return ops.triangle(self, diagonal, upper=True)
 
     def view(self, *shape: Any) -> "Tensor":
         """The same as reshape (numpy arrays need no contiguity)."""

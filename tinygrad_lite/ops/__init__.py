@@ -8,12 +8,14 @@ the formula in its docstring. Grouped as a reader would look for them:
     movement     Reshape Permute GetItem IndexAdd Gather Cat Expand Pad Flip CumSum
     layers       Matmul Affine SquaredError BinaryCrossEntropy (fused, for speed and stability)
     conv         Unfold Fold Conv2d MaxPool2d AvgPool2d
+    sequence     Embedding LayerNorm Softmax BiasSoftmax Triangle (tril, triu); masked_fill,
+                 attention
 
 Besides the ops, each module holds the composites built from them that Tensor's methods and
 the package's functions call (cat, stack, pad, where, flatten...). Reach an op as `ops.Sigmoid`:
 the names of the nn modules (`nn.Sigmoid`) are layers, these are the rules behind them.
 """
-from . import activations, conv, elementwise, layers, movement, reduce  # noqa: F401 (register)
+from . import activations, conv, elementwise, layers, movement, reduce, sequence  # noqa: F401
 from .activations import (ELU, GELU, Hardswish, Hardtanh, LeakyReLU, LogSigmoid,  # noqa: F401
                           Softplus)
 from .conv import AvgPool2d, Conv2d, Fold, MaxPool2d, Unfold  # noqa: F401
@@ -26,3 +28,5 @@ from .movement import (Cat, CumSum, Expand, Flip, Gather, GetItem, IndexAdd, Pad
                        Permute, Reshape)
 from .reduce import (AllNonzero, AnyNonzero, Argmax, Argmin, LogSoftmax, Max,  # noqa: F401
                      Min, Norm, Sum)
+from .sequence import BiasSoftmax, Embedding, LayerNorm, Softmax, Triangle  # noqa: F401
+

@@ -52,15 +52,20 @@ class Affine(Function):
 
     @staticmethod
     def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return x @ w.T + b
+        if x.ndim <= 2:
+            return x @ w.T + b
+        out = x.reshape(-1, x.shape[-1]) @ w.T  # rows (..., in) as one 2-D product: BLAS's
+        out += b
+        return out.reshape(x.shape[:-1] + w.shape[:1])
 
     @staticmethod
     def backward(g: Any, out: Any, x: Any, w: Any, b: Any, needs: tuple) -> tuple:
         if x.ndim == 2:
             gx = g @ w if needs[0] else None
         else:  # one example (in,) or rows (..., in): flatten to (rows, in) and back
+            g, x2 = g.reshape(-1, w.shape[0]), x.reshape(-1, w.shape[1])
             gx = (g @ w).reshape(x.shape) if needs[0] else None
-            g, x = g.reshape(-1, w.shape[0]), x.reshape(-1, w.shape[1])
+            x = x2
         return gx, (g.T @ x if needs[1] else None), (g.sum(axis=0) if needs[2] else None)
 
     jvp = staticmethod(lambda t, out, x, w, b: t[0] @ w.T + x @ t[1].T + t[2])

@@ -41,6 +41,13 @@ class GetItem(Function):
     jvp = staticmethod(lambda t, out, x, index: t[0][index])
 
 
+def _basic(index: Any) -> bool:
+    """An index of ints, slices, None and Ellipsis only (no arrays: no element twice)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (np.integer, slice)) or
+               (isinstance(p, int) and not isinstance(p, bool)) for p in parts)
+
+
 class IndexAdd(Function):
     """zeros of `shape` with g added at index (GetItem's adjoint);  dg = h[index];
     d(out) = dg added at index"""
@@ -48,7 +55,10 @@ class IndexAdd(Function):
     @staticmethod
     def forward(g: np.ndarray, index: Any, shape: tuple) -> np.ndarray:
         out = np.zeros(shape, g.dtype)
-        np.add.at(out, index, g)
+        if _basic(index):  # ints and slices pick each element once: a plain store will do
+            out[index] = g
+        else:
+            np.add.at(out, index, g)
         return out
 
     backward = staticmethod(lambda h, out, g, index, shape: (GetItem.run(h, index=index),))
