@@ -6,14 +6,14 @@ the formula in its docstring. Grouped as a reader would look for them:
     reduce       Sum Max Min Argmax Argmin AnyNonzero AllNonzero LogSoftmax
     movement     Reshape Permute GetItem IndexAdd Gather Cat Expand Pad
     layers       Matmul Affine SquaredError BinaryCrossEntropy (fused, for speed and stability)
-    conv         Unfold Fold Conv2d MaxPool2d AvgPool2d
+    conv         Unfold Fold Conv ConvTranspose MaxPool AvgPool (1, 2 or 3 spatial dims)
 
 Besides the ops, each module holds the composites built from them that Tensor's methods and
 the package's functions call (cat, stack, pad, where, flatten...). Reach an op as `ops.Sigmoid`:
 the names of the nn modules (`nn.Sigmoid`) are layers, these are the rules behind them.
 """
 from . import conv, elementwise, layers, movement, reduce  # noqa: F401 (each registers its ops)
-from .conv import AvgPool2d, Conv2d, Fold, MaxPool2d, Unfold  # noqa: F401
+from .conv import AvgPool, Conv, ConvTranspose, Fold, MaxPool, Unfold  # noqa: F401
 from .elementwise import (Abs, Add, Cast, Clamp, Compare, Div, Exp, Log, Maximum,  # noqa: F401
                           Minimum, Mul, Neg, Pow, ReLU, Sigmoid, Sub, Tanh, Where)
 from .layers import Affine, BinaryCrossEntropy, Matmul, SquaredError  # noqa: F401
