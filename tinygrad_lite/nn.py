@@ -24,8 +24,8 @@ class Module:
     def forward(self, *args: Any) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def __call__(self, *args: Any) -> Tensor:
-        return self.forward(*args)
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
+        return self.forward(*args, **kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Refuse a list or tuple holding layers or parameters: they would not be registered."""
