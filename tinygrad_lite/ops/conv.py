@@ -120,9 +120,16 @@ class Fold(Function):
 
 
 def _grouped(a: Any, groups: int, dims: int) -> Any:
-    """a (N, C, ...) as (N, groups, C/groups · the next dims..., L), L the rest flattened."""
-    n = a.shape[0]
-    return a.reshape(n, groups, -1, int(np.prod(a.shape[2 + dims:], dtype=int)))
+    """a (N, C, ...) as (N, groups, C/groups · the next dims..., L), L the rest flattened;
+    (N, C · the next dims, L) for one group (numpy's products are fastest on 3-D stacks)."""
+    size = int(np.prod(a.shape[2 + dims:], dtype=int))
+    return a.reshape(a.shape[0], -1, size) if groups == 1 else \
+        a.reshape(a.shape[0], groups, -1, size)
+
+
+def _per_group(w: Any, groups: int) -> Any:
+    """w (O, ...) as (groups, O/groups, the rest), or (O, the rest) for one group."""
+    return w.reshape(w.shape[0], -1) if groups == 1 else w.reshape(groups, w.shape[0] // groups, -1)
 
 
 def _conv_weight_grad(g: Any, x: Any, w_shape: tuple, geometry: dict) -> Any:
@@ -140,13 +147,8 @@ def _conv_forward(x: np.ndarray, w: np.ndarray, stride: tuple, padding: tuple,
                   dilation: tuple, groups: int) -> np.ndarray:
     o, nd = w.shape[0], w.ndim - 2
     cols = Unfold.forward(x, w.shape[2:], stride, padding, dilation)
-    out = cols.shape[2 + nd:]
-    n, size = x.shape[0], int(np.prod(out, dtype=int))
-    if groups == 1:  # one product (O, C K) @ (N, C K, L), the common case
-        y = w.reshape(o, -1) @ cols.reshape(n, -1, size)
-    else:  # (G, O/G, C/G K) @ (N, G, C/G K, L)
-        y = w.reshape(groups, o // groups, -1) @ cols.reshape(n, groups, -1, size)
-    return y.reshape(n, o, *out)
+    y = _per_group(w, groups) @ _grouped(cols, groups, nd)  # (G, O/G, C/G K) @ (N, G, C/G K, L)
+    return y.reshape(x.shape[0], o, *cols.shape[2 + nd:])
 
 
 class Conv(Function):
@@ -193,9 +195,8 @@ class ConvTranspose(Function):
                 stride: tuple, padding: tuple, dilation: tuple | None = None,
                 groups: int = 1) -> np.ndarray:
         nd, n = w.ndim - 2, x.shape[0]
-        c_in, c_out = w.shape[0], w.shape[1] * groups
-        wg = w.reshape(groups, c_in // groups, -1).swapaxes(1, 2)  # (G, C_out/G K, C_in/G)
-        parts = wg @ x.reshape(n, groups, c_in // groups, -1)  # (N, G, C_out/G K, L)
+        c_out = w.shape[1] * groups
+        parts = _per_group(w, groups).swapaxes(-1, -2) @ _grouped(x, groups, 0)  # (N, G, ., L)
         parts = parts.reshape(n, c_out, *w.shape[2:], *x.shape[2:])
         y = _fold(parts, (n, c_out, *size), stride, padding, _ones(nd, dilation))
         return y if b is None else y + b.reshape(-1, *(1,) * nd)
