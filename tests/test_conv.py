@@ -498,8 +498,6 @@ def test_conv_transpose_is_the_adjoint_of_conv():
      "tuple of 1 ints"),
     (lambda: F.conv_transpose2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), padding="same"),
      TypeError, "padding must be an int"),
-    (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 2, ceil_mode=True), NotImplementedError,
-     "ceil_mode=True is not supported"),
     (lambda: F.avg_pool2d(np.ones((1, 1, 4, 4)), 2, count_include_pad=False),
      NotImplementedError, "count_include_pad=False"),
     (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 2, stride=0), RuntimeError,
@@ -615,3 +613,22 @@ def test_gradcheck_would_catch_a_wrong_transposed_conv_gradient(monkeypatch):
     x, w = leaf(np.ones((1, 1, 2, 2))), leaf(np.ones((1, 1, 2, 2)))
     assert not gradcheck(lambda x, w: F.conv_transpose2d(x, w, stride=2), [x, w],
                          raise_exception=False)
+
+
+@settings(max_examples=25)
+@given(pool_cases(), st.sampled_from(["max", "avg"]), st.integers(1, 2))
+def test_ceil_mode_pools_match_torch(torch, case, kind, dilation):
+    """ceil_mode keeps a last, partial window; it never takes a gradient into what it hangs
+    past, and the average divides by the part inside the padded input."""
+    xs, k, stride, padding, seed = case
+    kw = {"dilation": dilation} if kind == "max" else {}
+    kernel = (k, k) if isinstance(k, int) else k
+    pads = (padding, padding) if isinstance(padding, int) else padding
+    span = [dilation * (a - 1) + 1 if kind == "max" else a for a in kernel]
+    assume(all(p <= s // 2 and s <= n + 2 * p for p, s, n in zip(pads, span, xs[2:])))
+    (ours,), (theirs,) = both(torch, [np.random.default_rng(seed).normal(size=xs)])
+    a = getattr(F, f"{kind}_pool2d")(ours, k, stride, padding, ceil_mode=True, **kw)
+    b = getattr(torch.nn.functional, f"{kind}_pool2d")(theirs, k, stride, padding,
+                                                       ceil_mode=True, **kw)
+    assert a.shape == tuple(b.shape)
+    assert_same(torch, [ours], [theirs], a, b, seed)

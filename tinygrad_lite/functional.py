@@ -341,15 +341,28 @@ def _pool(nd: int, fn: str, x: Any, kernel_size: Any, stride: Any, padding: Any,
     stride = kernel if stride is None or stride == [] else as_tuple(stride, nd, "stride", fn, 1)
     padding = as_tuple(padding, nd, "padding", fn, 0)
     dilation = as_tuple(dilation, nd, "dilation", fn, 1)
-    if ceil_mode:
-        raise NotImplementedError(f"{fn}: ceil_mode=True is not supported; pad the input with "
-                                  "F.pad to cover the last partial window")
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(p > s // 2 for p, s in zip(padding, span)):
         raise ShapeError(f"{fn}: padding {padding} must be at most half the effective kernel "
                          f"size {span} (kernel {kernel}, dilation {dilation})")
     _check_window(x, kernel, padding, dilation, fn)
-    return x, dict(kernel=kernel, stride=stride, padding=padding), dilation, one
+    geometry = dict(kernel=kernel, stride=stride, padding=padding)
+    if ceil_mode:
+        extra = _ceil_extra(x.shape[2:], span, stride, padding)
+        geometry.update({"extra": extra} if any(extra) else {})
+    return x, geometry, dilation, one
+
+
+def _ceil_extra(size: tuple, span: tuple, stride: tuple, padding: tuple) -> tuple:
+    """ceil_mode's extra entries after each spatial dim: one more window where a partial one
+    is left, if it starts inside the input or its left padding (PyTorch's rule)."""
+    extra = []
+    for n, k, s, p in zip(size, span, stride, padding):
+        out = -(-(n + 2 * p - k) // s) + 1
+        if (out - 1) * s >= n + p:
+            out -= 1
+        extra.append(max(0, (out - 1) * s + k - n - 2 * p))
+    return tuple(extra)
 
 
 def _max_pool(nd: int, fn: str, x: Any, kernel_size: Any, stride: Any, padding: Any,
@@ -378,7 +391,8 @@ def max_pool2d(input: Any, kernel_size: int | tuple, stride: int | tuple | None 
     """The maximum of each kernel_size window (taps dilation apart) of input (N, C, H, W) or
     (C, H, W), stride defaulting to the kernel; padding counts as -inf and is at most half the
     window. The gradient goes to the first maximum of a window (row-major), as in PyTorch;
-    return_indices also gives its flat index in the H x W plane. ceil_mode is refused."""
+    return_indices also gives its flat index in the H x W plane; ceil_mode keeps a last,
+    partial window (the output size rounded up)."""
     return _max_pool(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices)
 

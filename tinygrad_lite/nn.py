@@ -292,9 +292,12 @@ class _ConvNd(Module):
                      if bias else None)
 
     def extra_repr(self) -> str:
+        extra = "".join(f", {k}={getattr(self, k)}" for k, default in (
+            ("output_padding", 0), ("dilation", 1), ("groups", 1))
+            if getattr(self, k, default) != default)
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
-                f"groups={self.groups}, bias={self.bias is not None}")
+                f"stride={self.stride}, padding={self.padding}{extra}, "
+                f"bias={self.bias is not None}")
 
 
 class Conv1d(_ConvNd):
@@ -373,8 +376,8 @@ class MaxPool2d(Module):
                             self.ceil_mode, self.return_indices)
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+        extra = f", dilation={self.dilation}" if self.dilation != 1 else ""
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}{extra}"
 
 
 class MaxPool1d(MaxPool2d):

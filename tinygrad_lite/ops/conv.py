@@ -28,11 +28,19 @@ def _lowest(dtype: np.dtype) -> Any:
     return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
 
-def _pad(x: np.ndarray, padding: tuple, value: Any = 0) -> np.ndarray:
-    """x with `padding[d]` entries of value before and after each spatial dim d."""
-    if not any(padding):
+def _pad(x: np.ndarray, padding: tuple, value: Any = 0, extra: tuple | None = None) -> np.ndarray:
+    """x with `padding[d]` entries of value before and after each spatial dim d (and `extra[d]`
+    more after: the last, partial windows of ceil_mode)."""
+    extra = extra or (0,) * len(padding)
+    if not any(padding) and not any(extra):
         return x
-    return np.pad(x, ((0, 0), (0, 0), *((p, p) for p in padding)), constant_values=value)
+    return np.pad(x, ((0, 0), (0, 0), *((p, p + e) for p, e in zip(padding, extra))),
+                  constant_values=value)
+
+
+def _reach(out: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
+    """How far the windows reach in each spatial dim: s (out - 1) + d (k - 1) + 1."""
+    return tuple(s * (o - 1) + d * (k - 1) + 1 for o, k, s, d in zip(out, kernel, stride, dilation))
 
 
 def _ones(n: int, dilation: tuple | None) -> tuple:
@@ -56,8 +64,9 @@ def _fold(parts: np.ndarray, shape: tuple, stride: tuple, padding: tuple,
     input of `shape`, one strided add per kernel offset."""
     nd = len(shape) - 2
     kernel, out = parts.shape[2:2 + nd], parts.shape[2 + nd:]
-    gx = np.zeros((*parts.shape[:2], *(n + 2 * p for n, p in zip(shape[2:], padding))),
-                  parts.dtype)
+    size = (max(n + 2 * p, r) for n, p, r in zip(shape[2:], padding,
+                                                 _reach(out, kernel, stride, dilation)))
+    gx = np.zeros((*parts.shape[:2], *size), parts.dtype)  # past the padding: ceil_mode's reach
     # each pixel in one window at most (taps and windows never meet): assign, not add
     overlap = any(s < d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
     for offset in np.ndindex(*kernel):
@@ -84,18 +93,18 @@ class Unfold(Function):
 
     @staticmethod
     def forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple,
-                dilation: tuple | None = None) -> np.ndarray:
+                dilation: tuple | None = None, extra: tuple | None = None) -> np.ndarray:
         nd = len(kernel)
-        win = _windows(_pad(x, padding), kernel, stride, _ones(nd, dilation))
+        win = _windows(_pad(x, padding, 0, extra), kernel, stride, _ones(nd, dilation))
         return win.transpose(0, 1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd))
 
     @staticmethod
     def backward(g: Any, out: Any, x: Any, kernel: tuple, stride: tuple, padding: tuple,
-                 dilation: tuple | None = None) -> tuple:
+                 dilation: tuple | None = None, extra: tuple | None = None) -> tuple:
         return (Fold.run(g, shape=x.shape, stride=stride, padding=padding, dilation=dilation),)
 
-    jvp = staticmethod(lambda t, out, x, kernel, stride, padding, dilation=None:
-                       Unfold.forward(t[0], kernel, stride, padding, dilation))
+    jvp = staticmethod(lambda t, out, x, kernel, stride, padding, dilation=None, extra=None:
+                       Unfold.forward(t[0], kernel, stride, padding, dilation, extra))
 
 
 class Fold(Function):
@@ -110,10 +119,12 @@ class Fold(Function):
     @staticmethod
     def backward(g: Any, out: Any, parts: Any, shape: tuple, stride: tuple, padding: tuple,
                  dilation: tuple | None = None) -> tuple:
-        nd = len(stride)
-        cols = Unfold.run(g, kernel=parts.shape[2:2 + nd], stride=stride, padding=padding,
-                          dilation=dilation)
-        return (_crop(cols, parts.shape[2 + nd:]),)
+        nd, kernel, out = len(stride), parts.shape[2:2 + len(stride)], parts.shape[2 + len(stride):]
+        reach = _reach(out, kernel, stride, _ones(nd, dilation))
+        extra = tuple(max(0, r - n - 2 * p) for r, n, p in zip(reach, shape[2:], padding))
+        cols = Unfold.run(g, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+                          **({"extra": extra} if any(extra) else {}))
+        return (_crop(cols, out),)
 
     jvp = staticmethod(lambda t, out, parts, shape, stride, padding, dilation=None:
                        Fold.forward(t[0], shape, stride, padding, dilation))
@@ -235,15 +246,15 @@ def _across(win: np.ndarray, op: np.ufunc, nd: int, dtype: Any = None) -> np.nda
 
 
 def _first_maxima(x: np.ndarray, out: np.ndarray, kernel: tuple, stride: tuple,
-                  padding: tuple, dilation: tuple) -> np.ndarray:
+                  padding: tuple, dilation: tuple, extra: tuple | None = None) -> np.ndarray:
     """(N, C, *kernel, *out) bools: True at each window's first maximum in row-major order
     (at its first NaN if it holds one), never in the padding (as in PyTorch: a window of -inf
     sends its gradient to its first real entry)."""
     nd = len(kernel)
-    win = _windows(_pad(x, padding, _lowest(x.dtype)), kernel, stride, dilation)
+    win = _windows(_pad(x, padding, _lowest(x.dtype), extra), kernel, stride, dilation)
     real = None
-    if any(padding):
-        inside = _pad(np.ones((1, 1, *x.shape[2:]), bool), padding, False)
+    if any(padding) or any(extra or ()):
+        inside = _pad(np.ones((1, 1, *x.shape[2:]), bool), padding, False, extra)
         real = _windows(inside, kernel, stride, dilation)
     hits = np.empty((*x.shape[:2], *kernel, *out.shape[2:]), bool)
     free = np.ones(out.shape, bool)  # windows whose first maximum is still to be met
@@ -269,34 +280,36 @@ class MaxPool(Function):
 
     @staticmethod
     def forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple,
-                dilation: tuple | None = None) -> np.ndarray:
+                dilation: tuple | None = None, extra: tuple | None = None) -> np.ndarray:
         dilation = _ones(len(kernel), dilation)
-        win = _windows(_pad(x, padding, _lowest(x.dtype)), kernel, stride, dilation)
+        win = _windows(_pad(x, padding, _lowest(x.dtype), extra), kernel, stride, dilation)
         return _across(win, np.maximum, len(kernel))
 
     @staticmethod
     def backward(g: Any, out: Any, x: Any, kernel: tuple, stride: tuple, padding: tuple,
-                 dilation: tuple | None = None) -> tuple:
+                 dilation: tuple | None = None, extra: tuple | None = None) -> tuple:
         dilation = _ones(len(kernel), dilation)
-        hits = _first_maxima(data_of(x), data_of(out), kernel, stride, padding, dilation)
+        hits = _first_maxima(data_of(x), data_of(out), kernel, stride, padding, dilation, extra)
         parts = g.reshape(*g.shape[:2], *(1,) * len(kernel), *g.shape[2:]) * hits
         return (Fold.run(parts, shape=x.shape, stride=stride, padding=padding,
                          dilation=dilation),)
 
     @staticmethod
     def jvp(t: tuple, out: np.ndarray, x: np.ndarray, kernel: tuple, stride: tuple,
-            padding: tuple, dilation: tuple | None = None) -> np.ndarray:
+            padding: tuple, dilation: tuple | None = None,
+            extra: tuple | None = None) -> np.ndarray:
         dilation = _ones(len(kernel), dilation)
-        hits = _first_maxima(x, out, kernel, stride, padding, dilation)
+        hits = _first_maxima(x, out, kernel, stride, padding, dilation, extra)
         taps = tuple(range(2, 2 + len(kernel)))
-        return (Unfold.forward(t[0], kernel, stride, padding, dilation) * hits).sum(axis=taps)
+        cols = Unfold.forward(t[0], kernel, stride, padding, dilation, extra)
+        return (cols * hits).sum(axis=taps)
 
 
 def max_pool_indices(x: np.ndarray, out: np.ndarray, kernel: tuple, stride: tuple,
-                     padding: tuple, dilation: tuple) -> np.ndarray:
+                     padding: tuple, dilation: tuple, extra: tuple | None = None) -> np.ndarray:
     """The flat index (into each channel's spatial plane) of each window's first maximum:
     PyTorch's return_indices=True."""
-    hits = _first_maxima(x, out, kernel, stride, padding, dilation)
+    hits = _first_maxima(x, out, kernel, stride, padding, dilation, extra)
     nd = len(kernel)
     k = hits.reshape(*hits.shape[:2], -1, *out.shape[2:]).argmax(axis=2)  # the kernel offset
     flat = np.zeros(out.shape, np.int64)
@@ -306,27 +319,44 @@ def max_pool_indices(x: np.ndarray, out: np.ndarray, kernel: tuple, stride: tupl
     return flat
 
 
+def _window_sizes(shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
+                  extra: tuple | None) -> Any:
+    """How many entries each window averages: |kernel|, less what ceil_mode's last windows
+    hang past the padding (PyTorch's divisor with count_include_pad=True)."""
+    if not any(extra or ()):
+        return int(np.prod(kernel))
+    inside = _pad(np.ones((1, 1, *(n + 2 * p for n, p in zip(shape[2:], padding))), np.int64),
+                  (0,) * len(kernel), 0, extra)
+    return _across(_windows(inside, kernel, stride, (1,) * len(kernel)), np.add, len(kernel))
+
+
 class AvgPool(Function):
     """out = mean of each window (padding counts as zeros, PyTorch's count_include_pad=True;
     float16 summed in float32);  dx = g / |window| to every pixel of the window;
     d(out) = the mean of dx over the window"""
 
     @staticmethod
-    def forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
+    def forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple,
+                extra: tuple | None = None) -> np.ndarray:
         acc = np.float32 if x.dtype == np.float16 else None
-        win = _windows(_pad(x, padding), kernel, stride, (1,) * len(kernel))
-        return (_across(win, np.add, len(kernel), acc) / np.prod(kernel)).astype(x.dtype,
-                                                                                 copy=False)
+        win = _windows(_pad(x, padding, 0, extra), kernel, stride, (1,) * len(kernel))
+        total = _across(win, np.add, len(kernel), acc)
+        size = _window_sizes(x.shape, kernel, stride, padding, extra)
+        return (total / size).astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(g: Any, out: Any, x: Any, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
-        lead, out_shape = g.shape[:2], g.shape[2:]
-        share = g.reshape(*lead, *(1,) * len(kernel), *out_shape) / int(np.prod(kernel))
+    def backward(g: Any, out: Any, x: Any, kernel: tuple, stride: tuple, padding: tuple,
+                 extra: tuple | None = None) -> tuple:
+        lead, out_shape, taps = g.shape[:2], g.shape[2:], (1,) * len(kernel)
+        size = _window_sizes(x.shape, kernel, stride, padding, extra)
+        if not isinstance(size, int):
+            size = size.reshape(*size.shape[:2], *taps, *out_shape).astype(g.dtype)
+        share = g.reshape(*lead, *taps, *out_shape) / size
         share = Expand.run(share, shape=(*lead, *kernel, *out_shape))
         return (Fold.run(share, shape=x.shape, stride=stride, padding=padding),)
 
-    jvp = staticmethod(lambda t, out, x, kernel, stride, padding:
-                       AvgPool.forward(t[0], kernel, stride, padding))
+    jvp = staticmethod(lambda t, out, x, kernel, stride, padding, extra=None:
+                       AvgPool.forward(t[0], kernel, stride, padding, extra))
 
 
 def as_tuple(v: Any, n: int, name: str, fn: str, least: int) -> tuple:
