@@ -632,3 +632,21 @@ def test_ceil_mode_pools_match_torch(torch, case, kind, dilation):
                                                        ceil_mode=True, **kw)
     assert a.shape == tuple(b.shape)
     assert_same(torch, [ours], [theirs], a, b, seed)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # PyTorch's note on even kernels
+@pytest.mark.parametrize("kernel, dilation", [((2, 3), (3, 1)), ((3, 2), 2), ((4, 1), (1, 2))])
+def test_same_padding_with_dilation_matches_torch(torch, kernel, dilation):
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(2, 2, 7, 6)), rng.normal(size=(3, 2) + kernel)]
+    ours, theirs = both(torch, arrays)
+    a = F.conv2d(*ours, padding="same", dilation=dilation)
+    assert a.shape == (2, 3, 7, 6)
+    assert_same(torch, ours, theirs, a,
+                torch.nn.functional.conv2d(*theirs, padding="same", dilation=dilation))
+
+
+def test_integer_avg_pool_matches_torch(torch):
+    x = np.arange(-12, 13).reshape(1, 1, 5, 5)
+    np.testing.assert_array_equal(F.avg_pool2d(Tensor(x), 2, 1, 1).data,
+                                  torch.nn.functional.avg_pool2d(torch.tensor(x), 2, 1, 1))
