@@ -650,3 +650,16 @@ def test_integer_avg_pool_matches_torch(torch):
     x = np.arange(-12, 13).reshape(1, 1, 5, 5)
     np.testing.assert_array_equal(F.avg_pool2d(Tensor(x), 2, 1, 1).data,
                                   torch.nn.functional.avg_pool2d(torch.tensor(x), 2, 1, 1))
+
+
+@pytest.mark.parametrize("name, xs, ws", [("conv1d", (2, 7), (4, 1, 3)),
+                                          ("conv_transpose2d", (2, 3, 4), (2, 3, 2, 2)),
+                                          ("conv_transpose1d", (2, 5), (2, 1, 3))])
+def test_one_example_without_a_batch_axis_matches_torch(torch, name, xs, ws):
+    rng = np.random.default_rng(0)
+    ours, theirs = both(torch, [rng.normal(size=xs), rng.normal(size=ws)])
+    groups = 2 if name == "conv1d" else 1
+    a = getattr(F, name)(*ours, stride=2, groups=groups)
+    b = getattr(torch.nn.functional, name)(*theirs, stride=2, groups=groups)
+    assert a.shape == tuple(b.shape)
+    assert_same(torch, ours, theirs, a, b)

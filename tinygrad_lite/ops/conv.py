@@ -87,8 +87,8 @@ def _crop(a: Any, sizes: tuple) -> Any:
 
 
 class Unfold(Function):
-    """The windows of x (N, C, *spatial), padded with zeros: out[n, c, i.., p..] =
-    x[n, c, s·p + d·i ..] (a strided view, no copy);  dx = g folded back (Fold);
+    """The windows of x (N, C, *spatial), padded with zeros (`extra` more after, for ceil_mode):
+    out[n, c, i.., p..] = x[n, c, s·p + d·i ..] (a strided view, no copy);  dx = g folded back;
     d(out) = dx unfolded"""
 
     @staticmethod
@@ -119,8 +119,9 @@ class Fold(Function):
     @staticmethod
     def backward(g: Any, out: Any, parts: Any, shape: tuple, stride: tuple, padding: tuple,
                  dilation: tuple | None = None) -> tuple:
-        nd, kernel, out = len(stride), parts.shape[2:2 + len(stride)], parts.shape[2 + len(stride):]
-        reach = _reach(out, kernel, stride, _ones(nd, dilation))
+        nd = len(stride)
+        kernel, out = parts.shape[2:2 + nd], parts.shape[2 + nd:]
+        reach = _reach(out, kernel, stride, _ones(nd, dilation))  # windows past the padding?
         extra = tuple(max(0, r - n - 2 * p) for r, n, p in zip(reach, shape[2:], padding))
         cols = Unfold.run(g, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
                           **({"extra": extra} if any(extra) else {}))
@@ -207,7 +208,7 @@ class ConvTranspose(Function):
                 groups: int = 1) -> np.ndarray:
         nd, n = w.ndim - 2, x.shape[0]
         c_out = w.shape[1] * groups
-        parts = _per_group(w, groups).swapaxes(-1, -2) @ _grouped(x, groups, 0)  # (N, G, ., L)
+        parts = _per_group(w, groups).swapaxes(-1, -2) @ _grouped(x, groups, 0)  # (N, G, C K, L)
         parts = parts.reshape(n, c_out, *w.shape[2:], *x.shape[2:])
         y = _fold(parts, (n, c_out, *size), stride, padding, _ones(nd, dilation))
         return y if b is None else y + b.reshape(-1, *(1,) * nd)
