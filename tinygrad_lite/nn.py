@@ -268,8 +268,9 @@ class _ConvNd(Module):
     nd, transposed = 2, False
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
-                 stride: int | tuple, padding: int | tuple | str, dilation: int | tuple,
-                 groups: int, bias: bool, padding_mode: str, dtype: Any, rng: Any) -> None:
+                 stride: int | tuple = 1, padding: int | tuple | str = 0,
+                 dilation: int | tuple = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", dtype: Any = np.float32, rng: Any = None) -> None:
         name = type(self).__name__
         kernel = as_tuple(kernel_size, self.nd, "kernel_size", name, 1)
         if in_channels < 1 or out_channels < 1 or groups < 1:
@@ -306,19 +307,12 @@ class Conv1d(_ConvNd):
 
     nd = 1
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
-                 stride: int | tuple = 1, padding: int | tuple | str = 0,
-                 dilation: int | tuple = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", dtype: Any = np.float32, rng: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype, rng)
-
     def forward(self, x: Tensor) -> Tensor:
         return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
 
-class Conv2d(Conv1d):
+class Conv2d(_ConvNd):
     """out = conv2d(x, weight, bias, stride, padding, dilation, groups) with weight
     (out_channels, in_channels/groups, kh, kw) and bias (out_channels,)."""
 
@@ -342,7 +336,7 @@ class ConvTranspose2d(_ConvNd):
                  dilation: int | tuple = 1, padding_mode: str = "zeros",
                  dtype: Any = np.float32, rng: Any = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype, rng)
+                         groups, bias, padding_mode, dtype=dtype, rng=rng)
         self.output_padding = output_padding
 
     def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
