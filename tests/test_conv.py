@@ -345,12 +345,29 @@ def test_dropout_matches_torch_statistics(torch):
 def test_captured_conv_net_training_is_bit_identical_to_eager():
     """Conv, pools and dropout are pure kernels: a captured step replays the eager loop exactly
     (dropout's masks drawn from the same seeded generator in the same order)."""
+    fast = captured_matches_eager(lambda: nn.Sequential(
+        nn.Conv2d(1, 3, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(3, 4, 2, stride=2, rng=1), nn.AvgPool2d(2, 1), nn.Flatten(), nn.Dropout(0.3),
+        nn.Linear(4, 3, rng=2)))
+    assert "dropout_mask" in fast.source and "Conv_backward" in fast.source
+
+
+def test_captured_step_of_the_whole_family_is_bit_identical_to_eager():
+    fast = captured_matches_eager(lambda: nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(3, 2, 1, dilation=2),
+        nn.ConvTranspose2d(4, 4, 2, stride=2, groups=2, rng=1),
+        nn.Conv2d(4, 4, 3, stride=2, padding=1, dilation=2, groups=2, rng=2),
+        nn.AvgPool2d(2, 1, ceil_mode=True), nn.Flatten(), nn.Linear(4, 3, rng=3)))
+    assert "ConvTranspose_backward" in fast.source and "MaxPool_backward" in fast.source
+
+
+def captured_matches_eager(make_model):
+    """Train two copies of a model four steps each, eager and captured: same losses, same
+    weights, bit for bit; return the captured step."""
     from tinygrad_lite import optim
 
     def make():
-        model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(3, 4, 2, stride=2, rng=1), nn.AvgPool2d(2, 1),
-                              nn.Flatten(), nn.Dropout(0.3), nn.Linear(4, 3, rng=2))
+        model = make_model()
         opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 
         def step(x, labels):
@@ -373,9 +390,9 @@ def test_captured_conv_net_training_is_bit_identical_to_eager():
                 losses.append(eager_step(Tensor(X[k:k + 6]), Tensor(L[k:k + 6])).item())
             else:
                 assert fast(X[k:k + 6], L[k:k + 6]).item() == losses[k // 6]
-    assert "dropout_mask" in fast.source and "Conv_backward" in fast.source
     for p, q in zip(eager_model.parameters(), fast_model.parameters()):
         np.testing.assert_array_equal(p.data, q.data)
+    return fast
 
 
 @pytest.mark.filterwarnings("ignore:Implicit dimension choice")
