@@ -443,8 +443,8 @@ def family_cases(draw):
     span = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
     if transposed:
         extra = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
-        size = tuple(draw(st.integers(max(1, (2 * p - sp + s) // s + 1), 4))
-                     for p, sp, s in zip(padding, span, stride))
+        least = [max(1, (2 * p - sp + s) // s + 1) for p, sp, s in zip(padding, span, stride)]
+        size = tuple(draw(st.integers(lo, lo + 3)) for lo in least)  # an output of >= 1
         geometry = dict(stride=stride, padding=padding, output_padding=extra, groups=groups,
                         dilation=dilation)
         w_shape = (c, o // groups, *kernel)
@@ -519,6 +519,7 @@ def test_conv_transpose_is_the_adjoint_of_conv():
      NotImplementedError, "count_include_pad=False"),
     (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 2, stride=0), RuntimeError,
      "non-positive stride"),
+    (lambda: F.max_pool2d(np.ones((1, 1, 4, 4), bool), 2), ValueError, "float or integer"),
     (lambda: nn.Conv2d(4, 6, 3, groups=4), ValueError, "divisible by groups"),
     (lambda: nn.Conv2d(4, 6, 3, padding_mode="reflect"), ValueError, "padding_mode"),
 ])
@@ -643,6 +644,10 @@ def test_ceil_mode_pools_match_torch(torch, case, kind, dilation):
     pads = (padding, padding) if isinstance(padding, int) else padding
     span = [dilation * (a - 1) + 1 if kind == "max" else a for a in kernel]
     assume(all(p <= s // 2 and s <= n + 2 * p for p, s, n in zip(pads, span, xs[2:])))
+    # no window whose dilated taps all fall in the padding (-inf here; PyTorch 2.13 corrupts
+    # its heap on those, e.g. a 1x3 input, kernel 2, stride (1, 2), padding (1, 0), dilation 2)
+    reach = F.max_pool2d(Tensor(np.ones(xs)), k, stride, padding, ceil_mode=True, **kw)
+    assume(np.isfinite(reach.data).all())
     (ours,), (theirs,) = both(torch, [np.random.default_rng(seed).normal(size=xs)])
     a = getattr(F, f"{kind}_pool2d")(ours, k, stride, padding, ceil_mode=True, **kw)
     b = getattr(torch.nn.functional, f"{kind}_pool2d")(theirs, k, stride, padding,

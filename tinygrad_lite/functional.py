@@ -369,6 +369,8 @@ def _max_pool(nd: int, fn: str, x: Any, kernel_size: Any, stride: Any, padding: 
               dilation: Any, ceil_mode: bool, return_indices: bool) -> Any:
     x, geometry, dilation, one = _pool(nd, fn, x, kernel_size, stride, padding, dilation,
                                        ceil_mode)
+    if x.dtype.kind not in "iuf":
+        raise ShapeError(f"{fn}: input must be of a float or integer dtype, got {x.dtype}")
     out = MaxPool.apply(x, dilation=dilation, **geometry)
     squeeze = (lambda t: t.squeeze(0)) if one else (lambda t: t)
     if not return_indices:
