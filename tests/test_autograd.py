@@ -543,6 +543,10 @@ INTERNAL = {
                                                                   padding=(1, 0))),
     "fold": ([(2, 2, 2, 3, 3, 2)], lambda p: conv_ops().Fold.apply(p, shape=(2, 2, 5, 4),
                                                                    stride=(2, 1), padding=(1, 0))),
+    "unfold_dilated_1d": ([(2, 2, 7)], lambda x: conv_ops().Unfold.apply(
+        x, kernel=(3,), stride=(2,), padding=(1,), dilation=(2,))),
+    "fold_dilated_3d": ([(1, 2, 2, 1, 2, 2, 3, 2)], lambda p: conv_ops().Fold.apply(
+        p, shape=(1, 2, 4, 3, 4), stride=(1, 1, 2), padding=(0, 0, 1), dilation=(2, 1, 1))),
     "index_add": ([(3, 2)], lambda g: tl.ops.IndexAdd.apply(g, index=([0, 2, 0],),
                                                                shape=(4, 2))),
 }

@@ -62,8 +62,8 @@ def test_pools_gradcheck(case, kind):
 
 def test_gradcheck_would_catch_a_wrong_conv_gradient(monkeypatch):
     from tinygrad_lite.ops import conv
-    right = conv.Conv2d.backward
-    monkeypatch.setattr(conv.Conv2d, "backward", staticmethod(
+    right = conv.Conv.backward
+    monkeypatch.setattr(conv.Conv, "backward", staticmethod(
         lambda *a, **k: tuple(g * 1.01 for g in right(*a, **k))))
     x, w = leaf(np.ones((1, 1, 3, 3))), leaf(np.ones((1, 1, 2, 2)))
     assert not gradcheck(lambda x, w: F.conv2d(x, w), [x, w], raise_exception=False)
@@ -98,7 +98,7 @@ def test_max_pool_ties_go_to_the_first_maximum():
     (lambda: F.conv2d(Tensor(np.ones((4, 4))), Tensor(np.ones((1, 1, 2, 2)))), "4-D"),
     (lambda: F.conv2d(Tensor(np.ones((1, 1, 1, 4, 4))), Tensor(np.ones((1, 1, 2, 2)))), "4-D"),
     (lambda: F.conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 2, 2))), stride=2,
-                      padding="same"), "stride 1"),
+                      padding="same"), "strided"),
     (lambda: F.conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 2, 2))),
                       padding="full"), "padding must"),
     (lambda: F.conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 2, 2)))), "weight"),
@@ -109,6 +109,26 @@ def test_max_pool_ties_go_to_the_first_maximum():
                       Tensor(np.ones(2))), "bias"),
     (lambda: F.conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 2, 2))), stride=0),
      "stride"),
+    (lambda: F.conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 2, 2))),
+                      padding=-1), "negative padding is not supported"),
+    (lambda: F.conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 0, 3)))),
+     "kernel size should be greater than zero"),
+    (lambda: F.conv2d(Tensor(np.ones((1, 4, 4, 4))), Tensor(np.ones((3, 2, 2, 2))), groups=2),
+     "divisible by 2"),
+    (lambda: F.conv2d(Tensor(np.ones((1, 4, 4, 4))), Tensor(np.ones((3, 2, 2, 2))), groups=3),
+     "4 channels"),
+    (lambda: F.conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 2, 2))),
+                      padding=(1, 1, 1)), "tuple of 2 ints"),
+    (lambda: F.conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 2, 2))),
+                      dilation=0), "non-positive dilation"),
+    (lambda: F.conv1d(Tensor(np.ones((1, 1, 1, 4))), Tensor(np.ones((1, 1, 2)))), "3-D"),
+    (lambda: F.conv_transpose2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 2, 2))),
+                                stride=2, output_padding=2), "output padding must be smaller"),
+    (lambda: F.conv_transpose2d(Tensor(np.ones((1, 1, 2, 2))), Tensor(np.ones((1, 1, 2, 2))),
+                                padding=2), "too small"),
+    (lambda: F.conv_transpose2d(Tensor(np.ones((1, 2, 4, 4))), Tensor(np.ones((1, 1, 2, 2)))),
+     "2 channels"),
+    (lambda: F.max_pool2d(Tensor(np.ones((1, 1, 6, 6))), 2, padding=2, dilation=2), "half"),
     (lambda: F.max_pool2d(Tensor(np.ones((1, 1, 2, 2))), 3), "larger"),
     (lambda: F.avg_pool2d(Tensor(np.ones((4, 4))), 2), "4-D"),
     (lambda: F.max_pool2d(Tensor(np.ones((1, 1, 4, 4))), 2, padding=2), "half"),
@@ -325,12 +345,29 @@ def test_dropout_matches_torch_statistics(torch):
 def test_captured_conv_net_training_is_bit_identical_to_eager():
     """Conv, pools and dropout are pure kernels: a captured step replays the eager loop exactly
     (dropout's masks drawn from the same seeded generator in the same order)."""
+    fast = captured_matches_eager(lambda: nn.Sequential(
+        nn.Conv2d(1, 3, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(3, 4, 2, stride=2, rng=1), nn.AvgPool2d(2, 1), nn.Flatten(), nn.Dropout(0.3),
+        nn.Linear(4, 3, rng=2)))
+    assert "dropout_mask" in fast.source and "Conv_backward" in fast.source
+
+
+def test_captured_step_of_the_whole_family_is_bit_identical_to_eager():
+    fast = captured_matches_eager(lambda: nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(3, 2, 1, dilation=2),
+        nn.ConvTranspose2d(4, 4, 2, stride=2, groups=2, rng=1),
+        nn.Conv2d(4, 4, 3, stride=2, padding=1, dilation=2, groups=2, rng=2),
+        nn.AvgPool2d(2, 1, ceil_mode=True), nn.Flatten(), nn.Linear(4, 3, rng=3)))
+    assert "ConvTranspose_backward" in fast.source and "MaxPool_backward" in fast.source
+
+
+def captured_matches_eager(make_model):
+    """Train two copies of a model four steps each, eager and captured: same losses, same
+    weights, bit for bit; return the captured step."""
     from tinygrad_lite import optim
 
     def make():
-        model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(3, 4, 2, stride=2, rng=1), nn.AvgPool2d(2, 1),
-                              nn.Flatten(), nn.Dropout(0.3), nn.Linear(4, 3, rng=2))
+        model = make_model()
         opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 
         def step(x, labels):
@@ -353,9 +390,9 @@ def test_captured_conv_net_training_is_bit_identical_to_eager():
                 losses.append(eager_step(Tensor(X[k:k + 6]), Tensor(L[k:k + 6])).item())
             else:
                 assert fast(X[k:k + 6], L[k:k + 6]).item() == losses[k // 6]
-    assert "dropout_mask" in fast.source and "Conv2d_backward" in fast.source
     for p, q in zip(eager_model.parameters(), fast_model.parameters()):
         np.testing.assert_array_equal(p.data, q.data)
+    return fast
 
 
 @pytest.mark.filterwarnings("ignore:Implicit dimension choice")
@@ -386,3 +423,265 @@ def test_float32_keeps_its_dtype_and_matches_torch(torch, op):
     for x, y in zip(ours, theirs):
         assert x.grad.dtype == np.float32
         np.testing.assert_allclose(x.grad, y.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------------
+# The family: 1-D and 3-D, groups, dilation, the transposed convolution, pool options.
+
+
+@st.composite
+def family_cases(draw):
+    """A random convolution (1 or 2 spatial dims, maybe transposed) with groups and dilation,
+    and an input large enough for it."""
+    nd, transposed = draw(st.sampled_from([1, 2])), draw(st.booleans())
+    groups = draw(st.integers(1, 3))
+    c, o = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    padding = tuple(draw(st.integers(0, 2)) for _ in range(nd))
+    span = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    if transposed:
+        extra = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+        least = [max(1, (2 * p - sp + s) // s + 1) for p, sp, s in zip(padding, span, stride)]
+        size = tuple(draw(st.integers(lo, lo + 3)) for lo in least)  # an output of >= 1
+        geometry = dict(stride=stride, padding=padding, output_padding=extra, groups=groups,
+                        dilation=dilation)
+        w_shape = (c, o // groups, *kernel)
+    else:
+        size = tuple(draw(st.integers(max(1, sp - 2 * p), sp + 4))
+                     for sp, p in zip(span, padding))
+        geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        w_shape = (o, c // groups, *kernel)
+    n, bias, seed = draw(st.integers(1, 2)), draw(st.booleans()), draw(st.integers(0, 99))
+    name = f"conv{'_transpose' if transposed else ''}{nd}d"
+    return name, (n, c, *size), w_shape, (w_shape[1] * groups if transposed else o), bias, \
+        geometry, seed
+
+
+@settings(max_examples=30)
+@given(family_cases())
+def test_conv_family_matches_torch(torch, case):
+    name, xs, ws, out_channels, bias, geometry, seed = case
+    rng = np.random.default_rng(seed)
+    arrays = [rng.normal(size=xs), rng.normal(size=ws)]
+    arrays += [rng.normal(size=out_channels)] if bias else []
+    ours, theirs = both(torch, arrays)
+    b = getattr(torch.nn.functional, name)(*theirs, **geometry)
+    a = getattr(F, name)(*ours, **geometry)
+    assert a.shape == tuple(b.shape)
+    assert_same(torch, ours, theirs, a, b, seed)
+
+
+@settings(max_examples=10)
+@given(family_cases())
+def test_conv_family_gradcheck(case):
+    name, xs, ws, out_channels, bias, geometry, seed = case
+    rng = np.random.default_rng(seed)
+    ins = [leaf(rng.normal(size=xs)), leaf(rng.normal(size=ws))]
+    ins += [leaf(rng.normal(size=out_channels))] if bias else []
+    assert gradcheck(lambda *t: getattr(F, name)(*t, **geometry), ins)
+
+
+def test_conv3d_and_conv_transpose3d_match_torch(torch):
+    rng = np.random.default_rng(0)
+    ours, theirs = both(torch, [rng.normal(size=(2, 4, 4, 5, 3)), rng.normal(size=(2, 2, 2, 3, 1))])
+    geometry = dict(stride=(1, 2, 1), padding=(1, 0, 1), dilation=(2, 1, 1), groups=2)
+    assert_same(torch, ours, theirs, F.conv3d(*ours, **geometry),
+                torch.nn.functional.conv3d(*theirs, **geometry))
+    ours, theirs = both(torch, [rng.normal(size=(1, 2, 2, 3, 2)), rng.normal(size=(2, 3, 2, 2, 2))])
+    assert_same(torch, ours, theirs, F.conv_transpose3d(*ours, stride=2, output_padding=1),
+                torch.nn.functional.conv_transpose3d(*theirs, stride=2, output_padding=1))
+
+
+def test_conv_transpose_is_the_adjoint_of_conv():
+    """<conv(x, w), y> = <x, conv_transpose(y, w)>: the transposed convolution's defining fact."""
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(2, 4, 7, 6)), rng.normal(size=(6, 2, 3, 2))
+    geometry = dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)
+    y = F.conv2d(Tensor(x), Tensor(w), **geometry)
+    z = rng.normal(size=y.shape)
+    back = F.conv_transpose2d(Tensor(z), Tensor(w), output_padding=(0, 0), **geometry)
+    assert back.shape == (2, 4, 7, 6)
+    np.testing.assert_allclose((y.data * z).sum(), (x * back.data).sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), stride=1.5), TypeError,
+     "stride must be an int"),
+    (lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), groups=1.0), TypeError,
+     "groups must be an int"),
+    (lambda: F.conv1d(np.ones((1, 1, 4)), np.ones((1, 1, 2)), padding=(1, 1)), ValueError,
+     "tuple of 1 ints"),
+    (lambda: F.conv_transpose2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), padding="same"),
+     TypeError, "padding must be an int"),
+    (lambda: F.avg_pool2d(np.ones((1, 1, 4, 4)), 2, count_include_pad=False),
+     NotImplementedError, "count_include_pad=False"),
+    (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 2, stride=0), RuntimeError,
+     "non-positive stride"),
+    (lambda: F.max_pool2d(np.ones((1, 1, 4, 4), bool), 2), ValueError, "float or integer"),
+    (lambda: nn.Conv2d(4, 6, 3, groups=4), ValueError, "divisible by groups"),
+    (lambda: nn.Conv2d(4, 6, 3, padding_mode="reflect"), ValueError, "padding_mode"),
+])
+def test_family_errors_name_the_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_max_pool_gradient_never_goes_into_the_padding(torch):
+    x = np.full((1, 1, 3, 3), -np.inf)
+    (ours,), (theirs,) = both(torch, [x])
+    F.max_pool2d(ours, 3, 1, 1).sum().backward()
+    torch.nn.functional.max_pool2d(theirs, 3, 1, 1).sum().backward()
+    assert ours.grad.sum() == 9  # every window's gradient lands on a real entry
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+    y = np.random.default_rng(0).normal(size=(2, 2, 5, 4))
+    y[:, :, :2] = -np.inf  # windows of -inf beside finite ones, with dilation
+    (ours,), (theirs,) = both(torch, [y])
+    F.max_pool2d(ours, 3, 1, 1, dilation=(1, 2)).sum().backward()
+    torch.nn.functional.max_pool2d(theirs, 3, 1, 1, dilation=(1, 2)).sum().backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+
+
+def test_max_pool_of_integers_with_padding_and_its_indices_match_torch(torch):
+    x = np.random.default_rng(0).integers(-50, 50, (2, 3, 6, 5))
+    a = F.max_pool2d(Tensor(x), 3, 1, 1, dilation=(2, 1))
+    b = torch.nn.functional.max_pool2d(torch.tensor(x), 3, 1, 1, dilation=(2, 1))
+    assert a.dtype == x.dtype
+    np.testing.assert_array_equal(a.data, b.numpy())
+    for args in [(3, 2, 1, 1), (2, 1, 1, 2), ((2, 3), (1, 2), (1, 0), (2, 1))]:
+        a, i = F.max_pool2d(Tensor(x.astype(float)), *args, return_indices=True)
+        b, j = torch.nn.functional.max_pool2d(torch.tensor(x.astype(float)), *args,
+                                              return_indices=True)
+        np.testing.assert_array_equal(a.data, b.numpy())
+        np.testing.assert_array_equal(i.data, j.numpy())  # ties included: the first maximum
+    a, i = F.max_pool1d(Tensor(x[0, 0].astype(float)), 3, 2, 1, return_indices=True)
+    b, j = torch.nn.functional.max_pool1d(torch.tensor(x[0, 0].astype(float)), 3, 2, 1,
+                                          return_indices=True)
+    np.testing.assert_array_equal(i.data, j.numpy())
+
+
+def test_float16_avg_pool_sums_in_float32(torch):
+    x = np.full((1, 1, 8, 8), 10000, np.float16)
+    out = F.avg_pool2d(Tensor(x), 8)
+    assert out.dtype == np.float16 and out.item() == 10000
+    assert out.item() == torch.nn.functional.avg_pool2d(torch.tensor(x), 8).item()
+
+
+def _copy_modules(torch, ours, theirs, direction):
+    if direction == "from torch":
+        ours.load_state_dict({k: v.double() for k, v in theirs.state_dict().items()})
+    else:
+        theirs.load_state_dict({k: torch.from_numpy(np.asarray(v, np.float64))
+                                for k, v in ours.state_dict().items()})
+
+
+@pytest.mark.parametrize("direction", ["from torch", "to torch"])
+@pytest.mark.parametrize("make, shape", [
+    (lambda m: m.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2), (2, 4, 9)),
+    (lambda m: m.Conv2d(4, 6, (3, 2), padding="same", dilation=(1, 2), groups=2), (2, 4, 6, 5)),
+    (lambda m: m.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2,
+                                 dilation=1, bias=False), (2, 4, 3, 4)),
+    (lambda m: m.MaxPool2d(3, 2, 1, dilation=2), (1, 2, 7, 7)),
+    (lambda m: m.MaxPool1d(2), (1, 2, 7)),
+    (lambda m: m.AvgPool1d(3, 2, 1), (1, 2, 7)),
+])
+def test_family_modules_move_weights_both_ways_with_torch(torch, make, shape, direction):
+    tl.manual_seed(0)
+    ours, theirs = make(nn), make(torch.nn).double()
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in theirs.state_dict().items()}
+    _copy_modules(torch, ours, theirs, direction)
+    x = np.random.default_rng(1).normal(size=shape)
+    np.testing.assert_allclose(ours(Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_conv_modules_init_like_torch():
+    """kaiming-uniform (a = √5): U(-1/√fan_in, 1/√fan_in), fan_in = weight.shape[1] · |kernel|;
+    for the transposed convolution weight.shape[1] is out_channels / groups."""
+    tl.manual_seed(0)
+    for m, shape, fan_in in [(nn.Conv1d(4, 6, 3, groups=2), (6, 2, 3), 6),
+                             (nn.Conv2d(4, 6, 3, groups=2), (6, 2, 3, 3), 18),
+                             (nn.ConvTranspose2d(4, 6, 3, groups=2), (4, 3, 3, 3), 27)]:
+        assert m.weight.shape == shape and m.bias.shape == (6,)
+        bound = 1 / np.sqrt(fan_in)
+        assert 0.8 * bound < np.abs(m.weight.data).max() <= bound
+        assert np.abs(m.bias.data).max() <= bound
+
+
+def test_conv_transpose_module_reaches_an_output_size(torch):
+    tl.manual_seed(0)
+    m = nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+    x = np.random.default_rng(0).normal(size=(1, 2, 4, 4)).astype(np.float32)
+    assert m(Tensor(x)).shape == (1, 3, 7, 7)
+    assert m(Tensor(x), output_size=(1, 3, 8, 8)).shape == (1, 3, 8, 8)
+    twin = torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})
+    np.testing.assert_allclose(m(Tensor(x), output_size=(8, 8)).data,
+                               twin(torch.tensor(x), output_size=(8, 8)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_gradcheck_would_catch_a_wrong_transposed_conv_gradient(monkeypatch):
+    from tinygrad_lite.ops import conv
+    right = conv.ConvTranspose.backward
+    monkeypatch.setattr(conv.ConvTranspose, "backward", staticmethod(
+        lambda *a, **k: tuple(g * 1.01 for g in right(*a, **k))))
+    x, w = leaf(np.ones((1, 1, 2, 2))), leaf(np.ones((1, 1, 2, 2)))
+    assert not gradcheck(lambda x, w: F.conv_transpose2d(x, w, stride=2), [x, w],
+                         raise_exception=False)
+
+
+@settings(max_examples=25)
+@given(pool_cases(), st.sampled_from(["max", "avg"]), st.integers(1, 2))
+def test_ceil_mode_pools_match_torch(torch, case, kind, dilation):
+    """ceil_mode keeps a last, partial window; it never takes a gradient into what it hangs
+    past, and the average divides by the part inside the padded input."""
+    xs, k, stride, padding, seed = case
+    kw = {"dilation": dilation} if kind == "max" else {}
+    kernel = (k, k) if isinstance(k, int) else k
+    pads = (padding, padding) if isinstance(padding, int) else padding
+    span = [dilation * (a - 1) + 1 if kind == "max" else a for a in kernel]
+    assume(all(p <= s // 2 and s <= n + 2 * p for p, s, n in zip(pads, span, xs[2:])))
+    # no window whose dilated taps all fall in the padding (-inf here; PyTorch 2.13 corrupts
+    # its heap on those, e.g. a 1x3 input, kernel 2, stride (1, 2), padding (1, 0), dilation 2)
+    reach = F.max_pool2d(Tensor(np.ones(xs)), k, stride, padding, ceil_mode=True, **kw)
+    assume(np.isfinite(reach.data).all())
+    (ours,), (theirs,) = both(torch, [np.random.default_rng(seed).normal(size=xs)])
+    a = getattr(F, f"{kind}_pool2d")(ours, k, stride, padding, ceil_mode=True, **kw)
+    b = getattr(torch.nn.functional, f"{kind}_pool2d")(theirs, k, stride, padding,
+                                                       ceil_mode=True, **kw)
+    assert a.shape == tuple(b.shape)
+    assert_same(torch, [ours], [theirs], a, b, seed)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # PyTorch's note on even kernels
+@pytest.mark.parametrize("kernel, dilation", [((2, 3), (3, 1)), ((3, 2), 2), ((4, 1), (1, 2))])
+def test_same_padding_with_dilation_matches_torch(torch, kernel, dilation):
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(2, 2, 7, 6)), rng.normal(size=(3, 2) + kernel)]
+    ours, theirs = both(torch, arrays)
+    a = F.conv2d(*ours, padding="same", dilation=dilation)
+    assert a.shape == (2, 3, 7, 6)
+    assert_same(torch, ours, theirs, a,
+                torch.nn.functional.conv2d(*theirs, padding="same", dilation=dilation))
+
+
+def test_integer_avg_pool_matches_torch(torch):
+    x = np.arange(-12, 13).reshape(1, 1, 5, 5)
+    np.testing.assert_array_equal(F.avg_pool2d(Tensor(x), 2, 1, 1).data,
+                                  torch.nn.functional.avg_pool2d(torch.tensor(x), 2, 1, 1))
+
+
+@pytest.mark.parametrize("name, xs, ws", [("conv1d", (2, 7), (4, 1, 3)),
+                                          ("conv_transpose2d", (2, 3, 4), (2, 3, 2, 2)),
+                                          ("conv_transpose1d", (2, 5), (2, 1, 3))])
+def test_one_example_without_a_batch_axis_matches_torch(torch, name, xs, ws):
+    rng = np.random.default_rng(0)
+    ours, theirs = both(torch, [rng.normal(size=xs), rng.normal(size=ws)])
+    groups = 2 if name == "conv1d" else 1
+    a = getattr(F, name)(*ours, stride=2, groups=groups)
+    b = getattr(torch.nn.functional, name)(*theirs, stride=2, groups=groups)
+    assert a.shape == tuple(b.shape)
+    assert_same(torch, ours, theirs, a, b)

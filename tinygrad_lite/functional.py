@@ -14,7 +14,7 @@ import numpy as np
 from .creation import generator
 from .errors import DimError, ShapeError
 from .ops import activations
-from .ops.conv import AvgPool2d, Conv2d, MaxPool2d, as_pair
+from .ops.conv import AvgPool, Conv, ConvTranspose, MaxPool, as_tuple, max_pool_indices
 from .ops.layers import Affine, BinaryCrossEntropy, SquaredError
 from .ops.movement import pad  # noqa: F401 (F.pad)
 from .ops.sequence import LayerNorm, attention_weights, causal_mask, embedding as _embed
@@ -203,91 +203,254 @@ def class_labels(labels: Any, num_classes: int | None, name: str,
 
 
 # --- convolution, pooling and dropout ----------------------------------------------------------
+# One design for 1, 2 and 3 spatial dims: the F functions check their arguments as PyTorch does,
+# then call the ops Conv, ConvTranspose, MaxPool and AvgPool on (N, C, *spatial) tensors.
 
 
-def _check_input(x: Tensor, fn: str) -> None:
-    if x.ndim != 4:
-        raise ShapeError(f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape "
-                         f"{x.shape}")
+def _batched(x: Any, nd: int, fn: str) -> tuple:
+    """x as a Tensor with a batch axis, and whether one was added (an unbatched input)."""
+    x = _tensor(x)
+    if x.ndim == nd + 1:
+        return x.unsqueeze(0), True
+    if x.ndim != nd + 2:
+        raise ShapeError(f"{fn}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, "
+                         f"got input of shape {x.shape}")
+    return x, False
 
 
-def _check_window(x: Tensor, kernel: tuple, padding: tuple, fn: str) -> None:
-    padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
-    if kernel[0] > padded[0] or kernel[1] > padded[1]:
-        raise ShapeError(f"{fn}: the window {kernel} is larger than the padded input "
-                         f"{padded} (input shape {x.shape}, padding {padding})")
+def _check_weight(x: Tensor, weight: Tensor, bias: Any, groups: Any, fn: str,
+                  transposed: bool = False) -> int:
+    """Check weight (out, in/groups, *kernel), or (in, out/groups, *kernel) if transposed,
+    against x and bias; return groups."""
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
+        raise TypeError(f"{fn}: groups must be an int, got {groups!r}")
+    if groups < 1:
+        raise ShapeError(f"{fn}: non-positive groups is not supported, got groups={groups}")
+    if weight.ndim != x.ndim:
+        axes = "in, out/groups" if transposed else "out, in/groups"
+        raise ShapeError(f"{fn}: weight must be {x.ndim}-D ({axes}, *kernel) for input of shape "
+                         f"{x.shape}, got shape {weight.shape}")
+    if 0 in weight.shape[2:]:
+        raise ShapeError(f"{fn}: kernel size should be greater than zero, got weight of shape "
+                         f"{weight.shape}")
+    if weight.shape[0] % groups:
+        raise ShapeError(f"{fn}: given groups={groups}, expected weight to be divisible by "
+                         f"{groups} at dimension 0, got weight of shape {weight.shape}")
+    channels = weight.shape[0] if transposed else weight.shape[1] * groups
+    if x.shape[1] != channels:
+        raise ShapeError(f"{fn}: input of shape {x.shape} has {x.shape[1]} channels but weight "
+                         f"of shape {weight.shape} with groups={groups} expects {channels}")
+    out = weight.shape[1] * groups if transposed else weight.shape[0]
+    if bias is not None and _tensor(bias).shape != (out,):
+        raise ShapeError(f"{fn}: bias must have shape {(out,)}, got {_tensor(bias).shape}")
+    return int(groups)
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
-           padding: int | tuple | str = 0) -> Tensor:
-    """2-D cross-correlation of x (N, C, H, W) with weight (O, C, kh, kw), plus bias (O,):
-    out (N, O, Ho, Wo), Ho = (H + 2 padding - kh) // stride + 1 (the same for Wo).
-    x may be one example (C, H, W); padding may be "valid" (none) or "same" (stride 1, output
-    of x's size; an odd extra row or column goes to the bottom or right, as in PyTorch)."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    if x.ndim == 3:
-        return conv2d(x.unsqueeze(0), weight, bias, stride, padding).squeeze(0)
-    stride = as_pair(stride, "stride", "conv2d", 1)
-    _check_input(x, "conv2d")
-    if weight.ndim != 4:
-        raise ShapeError(f"conv2d: weight must be 4-D (out, in, kh, kw), got shape {weight.shape}")
-    if weight.shape[1] != x.shape[1]:
-        raise ShapeError(f"conv2d: input of shape {x.shape} has {x.shape[1]} channels but weight "
-                         f"of shape {weight.shape} expects {weight.shape[1]}")
-    if bias is not None and bias.shape != weight.shape[:1]:
-        raise ShapeError(f"conv2d: bias must have shape {weight.shape[:1]}, got {bias.shape}")
-    if isinstance(padding, str):
-        x, padding = _named_padding(x, weight.shape[2:], stride, padding)
-    padding = as_pair(padding, "padding", "conv2d", 0)
-    _check_window(x, weight.shape[2:], padding, "conv2d")
-    args = (x, weight) if bias is None else (x, weight, bias)
-    return Conv2d.apply(*args, stride=stride, padding=padding)
+def _check_window(x: Tensor, kernel: tuple, padding: tuple, dilation: tuple, fn: str) -> None:
+    padded = tuple(n + 2 * p for n, p in zip(x.shape[2:], padding))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(k > n for k, n in zip(span, padded)):
+        raise ShapeError(f"{fn}: the window {span} (kernel {kernel}, dilation {dilation}) is "
+                         f"larger than the padded input {padded} (input shape {x.shape}, "
+                         f"padding {padding})")
 
 
-def _named_padding(x: Tensor, kernel: tuple, stride: tuple, padding: str) -> tuple:
-    """x and the padding for padding="valid" or "same" (uneven "same" pads x with F.pad)."""
+def _named_padding(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple, padding: str,
+                   fn: str) -> tuple:
+    """x and the padding for padding="valid" or "same" (uneven "same" pads x with F.pad, the
+    odd extra entry after, as PyTorch does)."""
     if padding == "valid":
         return x, 0
     if padding != "same":
-        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got "
+        raise ShapeError(f"{fn}: padding must be an int, a tuple, 'valid' or 'same', got "
                          f"{padding!r}")
-    if stride != (1, 1):
-        raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride} for input "
-                         f"shape {x.shape}")
-    (top, left), (bottom, right) = [(k - 1) // 2 for k in kernel], [k // 2 for k in kernel]
-    if (top, left) == (bottom, right):
-        return x, (top, left)
-    return pad(x, (left, right, top, bottom)), 0
+    if any(s != 1 for s in stride):
+        raise ShapeError(f"{fn}: padding='same' is not supported for strided convolutions, "
+                         f"got stride {stride} for input shape {x.shape}")
+    before = [d * (k - 1) // 2 for k, d in zip(kernel, dilation)]
+    after = [d * (k - 1) - b for k, d, b in zip(kernel, dilation, before)]
+    if before == after:
+        return x, tuple(before)
+    return pad(x, tuple(p for b, a in zip(before[::-1], after[::-1]) for p in (b, a))), 0
 
 
-def _pool(op: type, x: Tensor, kernel_size: int | tuple, stride: int | tuple | None,
-          padding: int | tuple, fn: str) -> Tensor:
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    if x.ndim == 3:  # one example (C, H, W)
-        return _pool(op, x.unsqueeze(0), kernel_size, stride, padding, fn).squeeze(0)
-    kernel = as_pair(kernel_size, "kernel_size", fn, 1)
-    stride = kernel if stride is None else as_pair(stride, "stride", fn, 1)
-    padding = as_pair(padding, "padding", fn, 0)
-    _check_input(x, fn)
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ShapeError(f"{fn}: padding {padding} must be at most half the kernel {kernel}")
-    _check_window(x, kernel, padding, fn)
-    return op.apply(x, kernel=kernel, stride=stride, padding=padding)
+def _conv(nd: int, fn: str, x: Any, weight: Any, bias: Any, stride: Any, padding: Any,
+          dilation: Any, groups: Any) -> Tensor:
+    (x, one), weight = _batched(x, nd, fn), _tensor(weight)
+    groups = _check_weight(x, weight, bias, groups, fn)
+    stride = as_tuple(stride, nd, "stride", fn, 1)
+    dilation = as_tuple(dilation, nd, "dilation", fn, 1)
+    if isinstance(padding, str):
+        x, padding = _named_padding(x, weight.shape[2:], stride, dilation, padding, fn)
+    padding = as_tuple(padding, nd, "padding", fn, 0)
+    _check_window(x, weight.shape[2:], padding, dilation, fn)
+    args = (x, weight) if bias is None else (x, weight, _tensor(bias))
+    out = Conv.apply(*args, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return out.squeeze(0) if one else out
 
 
-def max_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
-               padding: int | tuple = 0) -> Tensor:
-    """The maximum of each kernel_size window of x (N, C, H, W) or (C, H, W), stride defaulting
-    to the kernel.
-    The gradient goes to the first maximum of a window (row-major), as in PyTorch."""
-    return _pool(MaxPool2d, x, kernel_size, stride, padding, "max_pool2d")
+def conv1d(input: Any, weight: Any, bias: Any = None, stride: int | tuple = 1,
+           padding: int | tuple | str = 0, dilation: int | tuple = 1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation of input (N, C, L) or (C, L) with weight (O, C/groups, k), plus
+    bias (O,): out (N, O, Lo), Lo = (L + 2 padding - dilation (k - 1) - 1) // stride + 1."""
+    return _conv(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
 
 
-def avg_pool2d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
-               padding: int | tuple = 0) -> Tensor:
-    """The mean of each kernel_size window of x (N, C, H, W) or (C, H, W), stride defaulting to
-    the kernel."""
-    return _pool(AvgPool2d, x, kernel_size, stride, padding, "avg_pool2d")
+def conv2d(input: Any, weight: Any, bias: Any = None, stride: int | tuple = 1,
+           padding: int | tuple | str = 0, dilation: int | tuple = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation of input (N, C, H, W) with weight (O, C/groups, kh, kw), plus bias
+    (O,): out (N, O, Ho, Wo), Ho = (H + 2 padding - dilation (kh - 1) - 1) // stride + 1 (the
+    same for Wo). Input may be one example (C, H, W); padding may be "valid" (none) or "same"
+    (stride 1, output of input's size; an odd extra row or column goes to the bottom or right,
+    as in PyTorch). Groups split the channels: output channel o sees only its group's inputs."""
+    return _conv(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input: Any, weight: Any, bias: Any = None, stride: int | tuple = 1,
+           padding: int | tuple | str = 0, dilation: int | tuple = 1, groups: int = 1) -> Tensor:
+    """3-D cross-correlation of input (N, C, D, H, W) with weight (O, C/groups, kd, kh, kw)."""
+    return _conv(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(nd: int, fn: str, x: Any, weight: Any, bias: Any, stride: Any,
+                    padding: Any, output_padding: Any, groups: Any, dilation: Any) -> Tensor:
+    (x, one), weight = _batched(x, nd, fn), _tensor(weight)
+    groups = _check_weight(x, weight, bias, groups, fn, transposed=True)
+    stride = as_tuple(stride, nd, "stride", fn, 1)
+    padding = as_tuple(padding, nd, "padding", fn, 0)
+    extra = as_tuple(output_padding, nd, "output_padding", fn, 0)
+    dilation = as_tuple(dilation, nd, "dilation", fn, 1)
+    if any(e >= s and e >= d for e, s, d in zip(extra, stride, dilation)):
+        raise ShapeError(f"{fn}: output padding must be smaller than either stride or dilation, "
+                         f"got output_padding {extra}, stride {stride}, dilation {dilation}")
+    size = tuple((n - 1) * s - 2 * p + d * (k - 1) + e + 1 for n, s, p, d, k, e in
+                 zip(x.shape[2:], stride, padding, dilation, weight.shape[2:], extra))
+    if any(n < 1 for n in size):
+        raise ShapeError(f"{fn}: given input of shape {x.shape}, the output size per channel "
+                         f"{size} is too small (padding {padding})")
+    args = (x, weight) if bias is None else (x, weight, _tensor(bias))
+    out = ConvTranspose.apply(*args, size=size, stride=stride, padding=padding,
+                              dilation=dilation, groups=groups)
+    return out.squeeze(0) if one else out
+
+
+def conv_transpose1d(input: Any, weight: Any, bias: Any = None, stride: int | tuple = 1,
+                     padding: int | tuple = 0, output_padding: int | tuple = 0, groups: int = 1,
+                     dilation: int | tuple = 1) -> Tensor:
+    """The adjoint of conv1d in its input (see conv_transpose2d): weight (C, O/groups, k)."""
+    return _conv_transpose(1, "conv_transpose1d", input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: int | tuple = 1,
+                     padding: int | tuple = 0, output_padding: int | tuple = 0, groups: int = 1,
+                     dilation: int | tuple = 1) -> Tensor:
+    """The adjoint of conv2d in its input ("deconvolution"): each input pixel adds weight
+    (C, O/groups, kh, kw) times its value into the output at stride apart; out (N, O, Ho, Wo),
+    Ho = (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1."""
+    return _conv_transpose(2, "conv_transpose2d", input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose3d(input: Any, weight: Any, bias: Any = None, stride: int | tuple = 1,
+                     padding: int | tuple = 0, output_padding: int | tuple = 0, groups: int = 1,
+                     dilation: int | tuple = 1) -> Tensor:
+    """The adjoint of conv3d in its input: weight (C, O/groups, kd, kh, kw)."""
+    return _conv_transpose(3, "conv_transpose3d", input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def _pool(nd: int, fn: str, x: Any, kernel_size: Any, stride: Any, padding: Any,
+          dilation: Any = 1, ceil_mode: bool = False) -> tuple:
+    """The checked (x, geometry, unbatched) of a pool over nd spatial dims."""
+    x, one = _batched(x, nd, fn)
+    kernel = as_tuple(kernel_size, nd, "kernel_size", fn, 1)
+    stride = kernel if stride is None or stride == [] else as_tuple(stride, nd, "stride", fn, 1)
+    padding = as_tuple(padding, nd, "padding", fn, 0)
+    dilation = as_tuple(dilation, nd, "dilation", fn, 1)
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(p > s // 2 for p, s in zip(padding, span)):
+        raise ShapeError(f"{fn}: padding {padding} must be at most half the effective kernel "
+                         f"size {span} (kernel {kernel}, dilation {dilation})")
+    _check_window(x, kernel, padding, dilation, fn)
+    geometry = dict(kernel=kernel, stride=stride, padding=padding)
+    if ceil_mode:
+        extra = _ceil_extra(x.shape[2:], span, stride, padding)
+        geometry.update({"extra": extra} if any(extra) else {})
+    return x, geometry, dilation, one
+
+
+def _ceil_extra(size: tuple, span: tuple, stride: tuple, padding: tuple) -> tuple:
+    """ceil_mode's extra entries after each spatial dim: one more window where a partial one
+    is left, if it starts inside the input or its left padding (PyTorch's rule)."""
+    extra = []
+    for n, k, s, p in zip(size, span, stride, padding):
+        out = -(-(n + 2 * p - k) // s) + 1
+        if (out - 1) * s >= n + p:
+            out -= 1
+        extra.append(max(0, (out - 1) * s + k - n - 2 * p))
+    return tuple(extra)
+
+
+def _max_pool(nd: int, fn: str, x: Any, kernel_size: Any, stride: Any, padding: Any,
+              dilation: Any, ceil_mode: bool, return_indices: bool) -> Any:
+    x, geometry, dilation, one = _pool(nd, fn, x, kernel_size, stride, padding, dilation,
+                                       ceil_mode)
+    if x.dtype.kind not in "iuf":
+        raise ShapeError(f"{fn}: input must be of a float or integer dtype, got {x.dtype}")
+    out = MaxPool.apply(x, dilation=dilation, **geometry)
+    squeeze = (lambda t: t.squeeze(0)) if one else (lambda t: t)
+    if not return_indices:
+        return squeeze(out)
+    where = kernel(max_pool_indices, data_of(x), data_of(out), dilation=dilation, **geometry)
+    return squeeze(out), squeeze(from_numpy(where))
+
+
+def max_pool1d(input: Any, kernel_size: int | tuple, stride: int | tuple | None = None,
+               padding: int | tuple = 0, dilation: int | tuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Any:
+    """The maximum of each window of input (N, C, L) or (C, L) (see max_pool2d)."""
+    return _max_pool(1, "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def max_pool2d(input: Any, kernel_size: int | tuple, stride: int | tuple | None = None,
+               padding: int | tuple = 0, dilation: int | tuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Any:
+    """The maximum of each kernel_size window (taps dilation apart) of input (N, C, H, W) or
+    (C, H, W), stride defaulting to the kernel; padding counts as -inf and is at most half the
+    window. The gradient goes to the first maximum of a window (row-major), as in PyTorch;
+    return_indices also gives its flat index in the H x W plane; ceil_mode keeps a last,
+    partial window (the output size rounded up)."""
+    return _max_pool(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def _avg_pool(nd: int, fn: str, x: Any, kernel_size: Any, stride: Any, padding: Any,
+              ceil_mode: bool, count_include_pad: bool) -> Tensor:
+    if not count_include_pad:
+        raise NotImplementedError(f"{fn}: count_include_pad=False is not supported")
+    x, geometry, _, one = _pool(nd, fn, x, kernel_size, stride, padding, ceil_mode=ceil_mode)
+    out = AvgPool.apply(x, **geometry)
+    return out.squeeze(0) if one else out
+
+
+def avg_pool1d(input: Any, kernel_size: int | tuple, stride: int | tuple | None = None,
+               padding: int | tuple = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """The mean of each window of input (N, C, L) or (C, L) (see avg_pool2d)."""
+    return _avg_pool(1, "avg_pool1d", input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad)
+
+
+def avg_pool2d(input: Any, kernel_size: int | tuple, stride: int | tuple | None = None,
+               padding: int | tuple = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """The mean of each kernel_size window of input (N, C, H, W) or (C, H, W), stride
+    defaulting to the kernel; padding counts as zeros (count_include_pad=True); float16 is
+    summed in float32."""
+    return _avg_pool(2, "avg_pool2d", input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad)
 
 
 def _dropout_mask(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:

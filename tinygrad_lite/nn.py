@@ -1,6 +1,6 @@
-"""Layer modules, shaped like torch.nn: Module, Linear, Conv2d, pools, activations, Dropout,
-Sequential, ModuleList, the losses as modules, and for sequences Embedding, LayerNorm, RNNCell
-and RNN. Gradient tools: nn.utils (clip_grad_norm_)."""
+"""Layer modules, shaped like torch.nn: Module, Linear, Conv1d/2d, ConvTranspose2d, pools,
+activations, Dropout, Sequential, ModuleList, the losses as modules, and for sequences Embedding,
+LayerNorm, RNNCell and RNN. Gradient tools: nn.utils (clip_grad_norm_)."""
 from __future__ import annotations
 
 import os
@@ -14,7 +14,7 @@ from . import nn_utils as utils  # noqa: F401 (nn.utils.clip_grad_norm_)
 from .creation import generator
 from .observer import module_called
 from .errors import ShapeError
-from .ops.conv import as_pair
+from .ops.conv import as_tuple
 from .ops.movement import stack
 from .tensor import Tensor, from_numpy, kernel, mark_changed, zero_grads
 
@@ -38,9 +38,9 @@ class Module:
     def forward(self, *args: Any) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def __call__(self, *args: Any) -> Tensor:
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         module_called(self)
-        return self.forward(*args)
+        return self.forward(*args, **kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Refuse a list or tuple holding layers or parameters: they would not be registered."""
@@ -277,54 +277,151 @@ class Sequential(ModuleList):
         return x
 
 
-class Conv2d(Module):
-    """out = conv2d(x, weight, bias, stride, padding) with weight (out_channels, in_channels,
-    kh, kw) and bias (out_channels,), both U(-1/√fan_in, 1/√fan_in), fan_in = in_channels kh kw
-    (PyTorch's default init)."""
+class _ConvNd(Module):
+    """The parameters of a convolution over nd spatial dims: weight (out, in/groups, *kernel),
+    or (in, out/groups, *kernel) if transposed, and bias, both U(-1/√fan_in, 1/√fan_in) with
+    fan_in = weight.shape[1] · |kernel| (PyTorch's default, kaiming-uniform with a = √5)."""
+
+    nd, transposed = 2, False
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
-                 stride: int | tuple = 1, padding: int | tuple | str = 0, bias: bool = True,
-                 dtype: Any = np.float32, rng: np.random.Generator | int | None = None) -> None:
-        kh, kw = as_pair(kernel_size, "kernel_size", "Conv2d", 1)
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"Conv2d: channels must be positive, got {in_channels}, "
-                             f"{out_channels}")
-        rng = _rng(rng)
-        k = 1 / np.sqrt(in_channels * kh * kw)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = (kh, kw), stride, padding
-        w = rng.uniform(-k, k, (out_channels, in_channels, kh, kw))
-        self.weight = Tensor(w, requires_grad=True, dtype=dtype)
+                 stride: int | tuple = 1, padding: int | tuple | str = 0,
+                 dilation: int | tuple = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", dtype: Any = np.float32, rng: Any = None) -> None:
+        name = type(self).__name__
+        kernel = as_tuple(kernel_size, self.nd, "kernel_size", name, 1)
+        if in_channels < 1 or out_channels < 1 or groups < 1:
+            raise ValueError(f"{name}: channels and groups must be positive, got "
+                             f"{in_channels}, {out_channels}, groups={groups}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels {in_channels} and out_channels "
+                             f"{out_channels} must both be divisible by groups={groups}")
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: padding_mode must be 'zeros' (the only one supported), "
+                             f"got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.groups, self.padding_mode = groups, padding_mode
+        shape = ((in_channels, out_channels // groups) if self.transposed else
+                 (out_channels, in_channels // groups)) + kernel
+        rng, k = _rng(rng), 1 / np.sqrt(shape[1] * np.prod(kernel))
+        self.weight = Tensor(rng.uniform(-k, k, shape), requires_grad=True, dtype=dtype)
         self.bias = (Tensor(rng.uniform(-k, k, out_channels), requires_grad=True, dtype=dtype)
                      if bias else None)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
-
     def extra_repr(self) -> str:
+        extra = "".join(f", {k}={getattr(self, k)}" for k, default in (
+            ("output_padding", 0), ("dilation", 1), ("groups", 1))
+            if getattr(self, k, default) != default)
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}")
+                f"stride={self.stride}, padding={self.padding}{extra}, "
+                f"bias={self.bias is not None}")
+
+
+class Conv1d(_ConvNd):
+    """out = conv1d(x, weight, bias, stride, padding, dilation, groups), weight (out_channels,
+    in_channels/groups, k)."""
+
+    nd = 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+
+class Conv2d(_ConvNd):
+    """out = conv2d(x, weight, bias, stride, padding, dilation, groups) with weight
+    (out_channels, in_channels/groups, kh, kw) and bias (out_channels,)."""
+
+    nd = 2
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """out = conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups,
+    dilation) with weight (in_channels, out_channels/groups, kh, kw): conv2d's adjoint, the
+    layer that upsamples. forward(x, output_size) picks output_padding to reach output_size."""
+
+    nd, transposed = 2, True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
+                 stride: int | tuple = 1, padding: int | tuple = 0,
+                 output_padding: int | tuple = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | tuple = 1, padding_mode: str = "zeros",
+                 dtype: Any = np.float32, rng: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype=dtype, rng=rng)
+        self.output_padding = output_padding
+
+    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
+        extra = self.output_padding
+        if output_size is not None:
+            extra = self._output_padding(x, tuple(output_size)[-self.nd:])
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, extra,
+                                  self.groups, self.dilation)
+
+    def _output_padding(self, x: Tensor, size: tuple) -> tuple:
+        name, nd = type(self).__name__, self.nd
+        stride, padding, dilation = (as_tuple(v, nd, n, name, least) for v, n, least in (
+            (self.stride, "stride", 1), (self.padding, "padding", 0),
+            (self.dilation, "dilation", 1)))
+        base = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
+                zip(x.shape[-nd:], stride, padding, dilation, self.kernel_size)]
+        return tuple(int(want) - b for want, b in zip(size, base))
 
 
 class MaxPool2d(Module):
     """The maximum of each window (F.max_pool2d); stride defaults to kernel_size."""
 
     def __init__(self, kernel_size: int | tuple, stride: int | tuple | None = None,
-                 padding: int | tuple = 0) -> None:
+                 padding: int | tuple = 0, dilation: int | tuple = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    def forward(self, x: Tensor) -> Any:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+    def extra_repr(self) -> str:
+        extra = f", dilation={self.dilation}" if self.dilation != 1 else ""
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}{extra}"
+
+
+class MaxPool1d(MaxPool2d):
+    """The maximum of each window (F.max_pool1d); stride defaults to kernel_size."""
+
+    def forward(self, x: Tensor) -> Any:
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+
+class AvgPool2d(Module):
+    """The mean of each window (F.avg_pool2d); stride defaults to kernel_size."""
+
+    def __init__(self, kernel_size: int | tuple, stride: int | tuple | None = None,
+                 padding: int | tuple = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(MaxPool2d):
-    """The mean of each window (F.avg_pool2d); stride defaults to kernel_size."""
+class AvgPool1d(AvgPool2d):
+    """The mean of each window (F.avg_pool1d); stride defaults to kernel_size."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
 
 
 class Flatten(Module):

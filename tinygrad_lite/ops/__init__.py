@@ -7,7 +7,7 @@ the formula in its docstring. Grouped as a reader would look for them:
     reduce       Sum Max Min Argmax Argmin AnyNonzero AllNonzero LogSoftmax Norm
     movement     Reshape Permute GetItem IndexAdd Gather Cat Expand Pad Flip CumSum
     layers       Matmul Affine SquaredError BinaryCrossEntropy (fused, for speed and stability)
-    conv         Unfold Fold Conv2d MaxPool2d AvgPool2d
+    conv         Unfold Fold Conv ConvTranspose MaxPool AvgPool (1, 2 or 3 spatial dims)
     sequence     Embedding LayerNorm Softmax BiasSoftmax Triangle (tril, triu); masked_fill,
                  attention
 
@@ -18,7 +18,7 @@ the names of the nn modules (`nn.Sigmoid`) are layers, these are the rules behin
 from . import activations, conv, elementwise, layers, movement, reduce, sequence  # noqa: F401
 from .activations import (ELU, GELU, Hardswish, Hardtanh, LeakyReLU, LogSigmoid,  # noqa: F401
                           Softplus)
-from .conv import AvgPool2d, Conv2d, Fold, MaxPool2d, Unfold  # noqa: F401
+from .conv import AvgPool, Conv, ConvTranspose, Fold, MaxPool, Unfold  # noqa: F401
 from .elementwise import (Abs, Add, Cast, Clamp, Compare, Div, Exp, Log, Maximum,  # noqa: F401
                           Minimum, Mul, Neg, Pow, ReLU, Sigmoid, Sub, Tanh, Where)
 from .elementwise import (Cos, Erf, Exp2, Log2, PowTensor, Rounding, Rsqrt, Sin,  # noqa: F401
