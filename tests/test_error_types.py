@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite.errors import DimError, ShapeError
+from tinygrad_lite.errors import DimError, IndexRangeError, ShapeError
 
 from autograd_ops import Ours, torch_namespace
 
@@ -38,7 +38,7 @@ ROWS = [
      IndexError),
 ]
 IDS = [r[0] for r in ROWS]
-OURS_TYPE = {RuntimeError: ShapeError, IndexError: (DimError, IndexError)}
+OURS_TYPE = {RuntimeError: (ShapeError, IndexRangeError), IndexError: (DimError, IndexError)}
 
 
 @pytest.mark.parametrize("name, f, kind", ROWS, ids=IDS)

@@ -9,3 +9,8 @@ class ShapeError(RuntimeError, ValueError):
 
 class DimError(IndexError, ValueError):
     """A dimension or an index out of range, e.g. dim=2 for a 2-D tensor."""
+
+
+class IndexRangeError(RuntimeError, IndexError, ValueError):
+    """An index value out of range in an op that reads by index (gather): PyTorch raises a
+    RuntimeError; code written for Python's sequences catches IndexError. Both catch this."""

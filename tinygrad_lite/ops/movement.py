@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DimError, ShapeError
+from ..errors import DimError, ShapeError, IndexRangeError
 from ..tensor import Function, Tensor, composite, data_of, is_grad_enabled, kernel, mark_changed
 
 
@@ -193,7 +193,7 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     idx = data_of(index)
     if idx.size and (idx.min() < 0 or idx.max() >= size):
         bad = idx.min() if idx.min() < 0 else idx.max()
-        raise ShapeError(f"gather: index {bad} is out of bounds for dim {dim} of size {size}")
+        raise IndexRangeError(f"gather: index {bad} is out of bounds for dim {dim} of size {size}")
     return Gather.apply(x, index, dim=dim)
 
 
