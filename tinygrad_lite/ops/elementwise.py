@@ -291,9 +291,9 @@ class Tan(Function):
 
 
 class Rounding(Function):
-    """floor, ceil, trunc (round toward 0) or sign of x (`kind`), a step function;
+    """floor, ceil, trunc (round toward 0) or sign of x (`kind`), a step function, in x's dtype;
     dx = 0 everywhere, also at the steps (PyTorch's);  d(out) = 0"""
-    forward = staticmethod(lambda x, kind: getattr(np, kind)(x))
+    forward = staticmethod(lambda x, kind: getattr(np, kind)(x).astype(x.dtype, copy=False))
     backward = staticmethod(lambda g, out, x, kind: (g * 0,))
     jvp = staticmethod(lambda t, out, x, kind: t[0] * 0)
 
