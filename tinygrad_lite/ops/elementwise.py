@@ -261,8 +261,10 @@ def rpower(base: Any, x: Tensor) -> Tensor:
 
 
 def _float_pair(a: Tensor, b: Tensor) -> tuple:
-    """a and b in their common dtype (float32 x ** float64 t: both float64)."""
-    dtype = np.result_type(a.dtype, b.dtype)
+    """a and b in one dtype, PyTorch's: the wider float of the two, else a float one's (float32
+    ** int64 is float32), else their common integer type."""
+    floats = [t.dtype for t in (a, b) if t.dtype.kind == "f"]
+    dtype = np.result_type(*floats) if floats else np.result_type(a.dtype, b.dtype)
     return (a if a.dtype == dtype else a.to(dtype)), (b if b.dtype == dtype else b.to(dtype))
 
 
