@@ -68,7 +68,8 @@ def build(draw, kinds, masks, ellipsis_at):
     return tuple(index)
 
 
-@settings(max_examples=int(os.environ.get("INDEX_EXAMPLES", 150)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("INDEX_EXAMPLES", 150)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_indexing_values_shapes_and_gradients_equal_pytorchs(data):
     spec = data.draw(indices())

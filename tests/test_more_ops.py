@@ -135,3 +135,32 @@ def test_shape_ops_refuse_bad_arguments():
         x.flip(2)
     with pytest.raises(ShapeError):
         x.flip(0, 0)
+
+
+def test_a_captured_step_with_the_new_ops_replays_like_eager():
+    def build():
+        tl.manual_seed(0)
+        return nn.Sequential(nn.Linear(6, 5, dtype=np.float64, rng=0), nn.GELU(),
+                             nn.Linear(5, 4, dtype=np.float64, rng=1), nn.LeakyReLU(0.1))
+
+    def make(model):
+        opt = tl.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            out = model(x)
+            h = out.cumsum(1).flip(0)[0, :, None][[1, 2]] + out.norm() + F.softplus(out).sum()
+            loss = F.binary_cross_entropy_with_logits(out, y) + h.sum() * 1e-3
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    eager_model, fast_model = build(), build()
+    eager, fast = make(eager_model), capture(make(fast_model))
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x, y = rng.standard_normal((8, 6)), rng.random((8, 4))
+        assert eager(Tensor(x), Tensor(y)).item() == fast(x, y).item()
+    for a, b in zip(eager_model.parameters(), fast_model.parameters()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

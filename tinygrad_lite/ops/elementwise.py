@@ -257,8 +257,10 @@ def rpower(base: Any, x: Tensor) -> Tensor:
 
 
 def _float_pair(a: Tensor, b: Tensor) -> tuple:
-    """a and b in their common dtype (float32 x ** float64 t: both float64)."""
-    dtype = np.result_type(a.dtype, b.dtype)
+    """a and b in one dtype, PyTorch's: the wider float of the two, else a float one's (float32
+    ** int64 is float32), else their common integer type."""
+    floats = [t.dtype for t in (a, b) if t.dtype.kind == "f"]
+    dtype = np.result_type(*floats) if floats else np.result_type(a.dtype, b.dtype)
     return (a if a.dtype == dtype else a.to(dtype)), (b if b.dtype == dtype else b.to(dtype))
 
 
@@ -287,9 +289,9 @@ class Tan(Function):
 
 
 class Rounding(Function):
-    """floor, ceil, trunc (round toward 0) or sign of x (`kind`), a step function;
+    """floor, ceil, trunc (round toward 0) or sign of x (`kind`), a step function, in x's dtype;
     dx = 0 everywhere, also at the steps (PyTorch's);  d(out) = 0"""
-    forward = staticmethod(lambda x, kind: getattr(np, kind)(x))
+    forward = staticmethod(lambda x, kind: getattr(np, kind)(x).astype(x.dtype, copy=False))
     backward = staticmethod(lambda g, out, x, kind: (g * 0,))
     jvp = staticmethod(lambda t, out, x, kind: t[0] * 0)
 

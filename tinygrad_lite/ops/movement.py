@@ -183,7 +183,7 @@ def transpose(x: Tensor, dim0: int | None, dim1: int | None) -> Tensor:
 @composite
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j][k] = x[i][index[i][j][k]][k] for dim=1 (likewise for any dim); every index
-    must lie in [0, size of dim) (a RuntimeError, ShapeError, otherwise, as PyTorch's)."""
+    must lie in [0, size of dim) (else a ShapeError: PyTorch raises a RuntimeError)."""
     index = index if isinstance(index, Tensor) else Tensor(np.asarray(index))
     if index.dtype.kind not in "iu" or index.ndim != x.ndim:
         raise ShapeError(f"gather: index must be integers with {x.ndim} dimensions like the "
@@ -409,6 +409,13 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     return split(x, max(-(-n // int(chunks)), 1), dim)
 
 
+def _basic(i: Any) -> Any:
+    """An index entry with a 0-d integer array or Tensor as an int, so the ints of an
+    assignment select a view to write into."""
+    i = _unwrap(i)
+    return int(i) if _is_int(i) else i
+
+
 def _assign(target: np.ndarray, steps: tuple, value: np.ndarray) -> None:
     """target[index] = value in place, the index as numpy steps (basic ones give views)."""
     for step in steps[:-1]:
@@ -424,8 +431,7 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
     if x.requires_grad and is_grad_enabled():
         raise RuntimeError("setitem: a tensor that requires grad cannot be assigned to in place "
                            "while gradients are recorded; use `with no_grad():` or torch.where")
-    as_int = lambda i: int(i) if _is_int(i) else _unwrap(i)  # noqa: E731 (basic: a view)
-    index = tuple(map(as_int, index)) if isinstance(index, tuple) else as_int(index)
+    index = tuple(map(_basic, index)) if isinstance(index, tuple) else _basic(index)
     steps = torch_order(index, x.ndim) or (index,)
     v = data_of(value) if isinstance(value, Tensor) else np.asarray(value)
     kernel(_assign, data_of(x), steps, v.astype(x.dtype, copy=False))

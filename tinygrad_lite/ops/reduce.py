@@ -197,8 +197,8 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
 
 
 def _multinomial(probs: np.ndarray, k: int, replacement: bool, rng: Any) -> np.ndarray:
-    """k category indices per row of the weights probs (n,) or (rows, n), drawn from rng (the library's
-    generator if None): with replacement by inverting the running sums, without by the
+    """k category indices per row of the weights probs (n,) or (rows, n), drawn from rng (the
+    library's generator if None): with replacement by inverting the running sums, without by the
     exponential race (the k smallest Exp(1) / w are a weighted draw without replacement)."""
     rng = generator() if rng is None else rng
     shape, probs = probs.shape, probs.reshape(-1, probs.shape[-1]).astype(np.float64)
