@@ -41,7 +41,7 @@ class GetItem(Function):
     jvp = staticmethod(lambda t, out, x, index: t[0][index])
 
 
-def _basic(index: Any) -> bool:
+def _plain(index: Any) -> bool:
     """An index of ints, slices, None and Ellipsis only (no arrays: no element twice)."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(p is None or p is Ellipsis or isinstance(p, (np.integer, slice)) or
@@ -55,7 +55,7 @@ class IndexAdd(Function):
     @staticmethod
     def forward(g: np.ndarray, index: Any, shape: tuple) -> np.ndarray:
         out = np.zeros(shape, g.dtype)
-        if _basic(index):  # ints and slices pick each element once: a plain store will do
+        if _plain(index):  # ints and slices pick each element once: a plain store will do
             out[index] = g
         else:
             np.add.at(out, index, g)
