@@ -124,3 +124,17 @@ def test_fit_docstring_lists_each_cost_and_what_it_expects():
         assert f'"{cost}"' in fit.__doc__
     doc = " ".join(fit.__doc__.split())
     assert "for logits" in doc and "for sigmoid outputs in (0, 1) only" in doc
+
+
+def test_a_file_in_the_way_says_replace_in_python_and_force_on_the_command_line(
+        capsys, data, tmp_path):
+    from tinygrad_lite import save
+    from tinygrad_lite.serialization import CheckpointError
+    (tmp_path / "mine.npz").write_bytes(b"keep me")
+    with pytest.raises(CheckpointError, match="pass replace=True to replace it") as info:
+        save({"w": np.zeros(2)}, tmp_path / "mine.npz", replace=False)
+    assert "--force" not in str(info.value)
+    code, out, err = run(capsys, "train", "--data-dir", data, "--epochs", "0", "--hidden", "3",
+                         "--save", str(tmp_path / "mine.npz"))
+    assert code == 1 and "pass --force to replace it" in err and "replace=True" not in err
+    assert (tmp_path / "mine.npz").read_bytes() == b"keep me"

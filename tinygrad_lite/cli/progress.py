@@ -53,7 +53,8 @@ class Progress:
 
 
 # the library's hints name Python arguments; the command line's name its flags
-IN_FLAGS: dict[str, str] = {"(auto; threads=N to change)": "(auto; --threads to change)"}
+IN_FLAGS: dict[str, str] = {"(auto; threads=N to change)": "(auto; --threads to change)",
+                            "pass replace=True to replace it": "pass --force to replace it"}
 
 
 def in_flags(line: str) -> str:
