@@ -47,7 +47,8 @@ def commands(text):
             elif line.strip() and not line.startswith(" "):
                 found.append(line.strip())
     prose = FENCE.sub("", text)
-    found += [m.group(1) for m in re.finditer(r"`((?:\.venv/bin/)?tinygrad-lite [^`]*)`", prose)]
+    found += [m.group(1) for m in re.finditer(
+        r"`((?:\.venv/bin/)?(?:tinygrad-lite|python3? \S+\.py)(?: [^`]*)?)`", prose)]
     return found
 
 
@@ -128,6 +129,8 @@ def test_the_command_check_can_fail():
     assert problems(".venv/bin/tinygrad-lite evaluate --hidden 30")      # a flag of train's
     assert problems("python examples/no_such_example.py")
     assert problems("python examples/curvature.py --no-such-flag")
+    assert commands("run `python examples/none.py --plot x.png` to see") == [
+        "python examples/none.py --plot x.png"]
     assert problems('.venv/bin/pip install ".[plots]"')
     assert problems("jupyter nbconvert --execute examples/notebooks/99_none.ipynb")
     assert problems("for S in 0 1; do tinygrad-lite train --sed $S; done")
