@@ -104,19 +104,30 @@ def _check_fit(images: np.ndarray, labels: np.ndarray, epochs: int, batch_size: 
 def _targets(model: Module, images: np.ndarray, labels: np.ndarray, test: Any, cost: str,
              batch_size: int, dtype: np.dtype) -> np.ndarray:
     """One-hot targets y(x) for the labels, one output neuron per class, after checking the
-    labels' shape and that the cost fits the model's outputs on the first batch."""
+    labels' shape and that the cost fits the model's outputs on the first batch (computed in
+    eval mode, so no dropout mask is drawn and a seeded run trains as it did)."""
     labels = np.asarray(labels)
     with no_grad():
-        first = model(Tensor(images[:batch_size])).data
-    n_out = first.shape[-1]
+        n_out = model(Tensor(images[:1])).shape[-1]
     if labels.shape != (len(images),):
         raise ValueError(f"fit: labels must be one class index per image, shape "
                          f"({len(images)},), got shape {labels.shape}{_labels_hint(labels)}")
     labels = F.class_labels(labels, n_out, "fit")
     if test is not None:
         F.class_labels(test[1], n_out, "fit (test labels)")
-    check_cost(cost, first)
+    check_cost(cost, _eval_outputs(model, images[:batch_size]))
     return F.one_hot(labels, n_out, dtype)
+
+
+@no_grad()
+def _eval_outputs(model: Module, x: np.ndarray) -> np.ndarray:
+    """The model's outputs for x in eval mode, with the BLAS threads as they are."""
+    training = model.training
+    model.eval()
+    try:
+        return model(Tensor(x)).data
+    finally:
+        model.train(training)
 
 
 def _labels_hint(labels: np.ndarray) -> str:
