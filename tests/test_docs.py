@@ -191,3 +191,38 @@ def test_every_page_is_linked_from_the_readme():
     for page in PAGES[1:]:
         assert f"docs/{page.name}" in readme, page.name
     assert "docs/ops.md" in readme
+
+
+def slug(heading):
+    """A heading's anchor as code-hosting pages make it."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def broken_links(page, text):
+    """Relative links of a page to a file that does not exist or to a heading it lacks
+    (docs/ops.md, the op table, may be absent: it is written beside these pages)."""
+    found = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", FENCE.sub("", text)):
+        if re.match(r"\w+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists():
+            found += [] if file.name == "ops.md" else [f"{page.name}: no file {path}"]
+        elif anchor and file.suffix == ".md":
+            slugs = {slug(h) for h in re.findall(r"^#+ (.*)$", file.read_text("utf-8"), re.M)}
+            found += [] if anchor in slugs else [f"{page.name}: no heading #{anchor} in {path}"]
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_the_pages_links_lead_somewhere(page):
+    assert broken_links(page, page.read_text("utf-8")) == []
+
+
+def test_the_link_check_can_fail():
+    page = ROOT / "docs" / "engine.md"
+    assert broken_links(page, "[a](architecture.md) [b](ops.md) [c](#tests)") == []
+    assert broken_links(page, "[a](no_such_page.md)")
+    assert broken_links(page, "[a](results.md#no-such-heading)")
+    assert slug("Looking inside: the graph, the explorer") == "looking-inside-the-graph-the-explorer"
