@@ -33,7 +33,7 @@ def test_the_models_recipe_is_the_default_and_flags_override_it(capsys, data):
                        "--epochs", "1", "--dropout", "0.25", "--batch-size", "7")
     assert code == 0
     assert ("conv 20 (5x5, pool 2), FC 100 sigmoid, dropout 0.25, softmax, log-likelihood "
-            "cost, adam lr 0.001 x0.8 per epoch, batch 7, 1 epochs, 60 training images") in out
+            "cost, adam lr 0.001 x0.8 per epoch, batch 7, 1 epoch, 60 training images") in out
     assert re.search(r"^Epoch 0: \d+ / 20", out, re.M) and "\r" not in out
     model, meta = load_checkpoint("digitnet.npz")
     assert model.conv == (20,) and model.dropout == 0.25 and meta["model"] == "conv-pool"

@@ -88,7 +88,7 @@ def test_fit_limits_blas_threads_and_says_so_once(threads):
     threads = before if threads == "default" else threads         # 2 on a 2-core machine
     fit(model, images, labels, optim.SGD(model.parameters(), lr=1.0), epochs=2, batch_size=10,
         test=(images, labels), log=lines.append, threads=threads)
-    line = ("BLAS threads: 1 (auto; --threads to change)" if threads is None
+    line = ("BLAS threads: 1 (auto; threads=N to change)" if threads is None
             else f"BLAS threads: {threads}")
     assert lines[0] == line and sum("BLAS" in s for s in lines) == 1
     assert model.seen and set(model.seen) == {threads or 1}       # training and evaluation

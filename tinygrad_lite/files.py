@@ -151,7 +151,7 @@ def check_output(path: str | os.PathLike, replace: bool = False,
     path = os.fspath(path)
     target, mode = check_target(path, error)
     if mode is not None and not replace:
-        raise error(f"{path} exists; pass --force to replace it, or name another file")
+        raise error(f"{path} exists; pass replace=True to replace it, or name another file")
     folder = os.path.dirname(os.path.abspath(target))
     probe = os.path.join(folder, f".{os.path.basename(target)[:200]}.tmp-{os.getpid()}-"
                                  f"{secrets.token_hex(4)}")
@@ -240,6 +240,6 @@ def _guard(path: str, error: type[Exception], step: Callable, *args: object) -> 
         return step(*args)
     except FileExistsError:
         raise OutputExists(f"{path} exists (it appeared while working) and was left as it is; "
-                           "pass --force to replace it, or name another file") from None
+                           "pass replace=True to replace it, or name another file") from None
     except OSError as e:
         raise error(f"cannot write {path}: {e.strerror or e}") from None

@@ -33,7 +33,11 @@ def _pair(pred: Tensor, target: Any, name: str) -> Tensor:
         dtype = pred.dtype
         target = Tensor(target, dtype=dtype if dtype.kind == "f" else None)
     if pred.shape != target.shape:
-        raise ShapeError(f"{name}: pred has shape {pred.shape} but target has shape {target.shape}")
+        hint = (f" (class indices? pass F.one_hot(target, {pred.shape[1]}), or use "
+                "F.cross_entropy on logits)" if pred.ndim == 2 and target.shape == pred.shape[:1]
+                else "")
+        raise ShapeError(f"{name}: pred has shape {pred.shape} but target has shape "
+                         f"{target.shape}{hint}")
     return target
 
 
@@ -156,8 +160,10 @@ def _nll(log_probs: Tensor, labels: Any, reduction: str, fn: str) -> Tensor:
     if log_probs.ndim != 2:
         raise ShapeError(f"{fn}: input must be (N, C), got shape {log_probs.shape}")
     if labels.dtype.kind not in "iu" or labels.shape != log_probs.shape[:1]:
+        hint = (" (one-hot rows? pass target.argmax(axis=1))"
+                if labels.shape == log_probs.shape else "")
         raise ShapeError(f"{fn}: labels must be integers of shape {log_probs.shape[:1]}, "
-                         f"got {labels.dtype} of shape {labels.shape}")
+                         f"got {labels.dtype} of shape {labels.shape}{hint}")
     kernel(class_labels, labels, log_probs.shape[1], fn)  # a kernel: capture replays the check
     return _reduce(-log_probs[np.arange(len(labels)), labels], reduction, fn)
 

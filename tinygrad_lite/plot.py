@@ -1,4 +1,4 @@
-"""Pictures of a training run (needs matplotlib: pip install 'tinygrad_lite[plot]').
+"""Pictures of a training run (needs matplotlib: pip install matplotlib).
 
 matplotlib is imported when a picture is drawn, so paths can be checked (report_paths) and
 `available()` asked without it."""
@@ -32,7 +32,7 @@ def pyplot() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise ImportError("pictures need matplotlib: pip install 'tinygrad_lite[plot]'") from None
+        raise ImportError("pictures need matplotlib: pip install matplotlib") from None
     matplotlib.use("Agg")  # files only, no window
     import matplotlib.pyplot
     return matplotlib.pyplot

@@ -49,8 +49,9 @@ def blas_threads(threads: int | None) -> Iterator[None]:
         yield
 
 
-def describe_threads(threads: int | None, auto: bool = True) -> str:
-    """The one-line report of a choice: "BLAS threads: 1 (auto; --threads to change)".
-    None stands for BLAS's default, reported as the number of threads it uses."""
+def describe_threads(threads: int | None, auto: bool = True, hint: str = "threads=N") -> str:
+    """The one-line report of a choice: "BLAS threads: 1 (auto; threads=N to change)", the
+    hint in Python's words (the command line words it as its flag, --threads). None stands for BLAS's
+    default, reported as the number of threads it uses."""
     n = current_threads() if threads is None else threads
-    return f"BLAS threads: {n}" + (" (auto; --threads to change)" if auto else "")
+    return f"BLAS threads: {n}" + (f" (auto; {hint} to change)" if auto else "")

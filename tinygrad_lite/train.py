@@ -90,18 +90,64 @@ def _check_fit(images: np.ndarray, labels: np.ndarray, epochs: int, batch_size: 
                          f"images and {len(labels)} labels")
 
 
-def _targets(model: Module, images: np.ndarray, labels: np.ndarray, test: Any,
-             dtype: np.dtype) -> np.ndarray:
-    """One-hot targets y(x) for the labels, one output neuron per class (checked)."""
+def _targets(model: Module, images: np.ndarray, labels: np.ndarray, test: Any, cost: str,
+             batch_size: int, dtype: np.dtype) -> np.ndarray:
+    """One-hot targets y(x) for the labels, one output neuron per class, after checking the
+    labels' shape and that the cost fits the model's outputs on the first batch (computed in
+    eval mode, so no dropout mask is drawn and a seeded run trains as it did)."""
+    labels = np.asarray(labels)
     with no_grad():
         n_out = model(Tensor(images[:1])).shape[-1]
-    labels = F.class_labels(labels, n_out, "fit")
     if labels.shape != (len(images),):
         raise ValueError(f"fit: labels must be one class index per image, shape "
-                         f"({len(images)},), got shape {labels.shape}")
+                         f"({len(images)},), got shape {labels.shape}{_labels_hint(labels)}")
+    labels = F.class_labels(labels, n_out, "fit")
     if test is not None:
         F.class_labels(test[1], n_out, "fit (test labels)")
+    check_cost(cost, _eval_outputs(model, images[:batch_size]))
     return F.one_hot(labels, n_out, dtype)
+
+
+@no_grad()
+def _eval_outputs(model: Module, x: np.ndarray) -> np.ndarray:
+    """The model's outputs for x in eval mode, with the BLAS threads as they are."""
+    training = model.training
+    model.eval()
+    try:
+        return model(Tensor(x)).data
+    finally:
+        model.train(training)
+
+
+def _labels_hint(labels: np.ndarray) -> str:
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        return " (one-hot rows? fit makes the one-hot targets itself: pass labels.argmax(axis=1))"
+    if labels.ndim == 2:
+        return " (a column? pass labels.ravel())"
+    return ""
+
+
+def check_cost(cost: str, out: np.ndarray) -> None:
+    """ValueError naming the cost that fits if `cost` cannot take these outputs of a model:
+    Nielsen's cross-entropy needs outputs in [0, 1] (a sigmoid's), log-likelihood takes logits
+    (rows that are already softmax probabilities would be softmaxed twice); none takes NaN."""
+    lo, hi = (float(out.min()), float(out.max())) if out.size else (0.0, 0.0)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError("fit: the model's outputs on the first batch hold NaN or infinity "
+                         "(check the images and the model's weights)")
+    if cost == "cross-entropy" and (lo < 0 or hi > 1):
+        raise ValueError(
+            f"fit: cost='cross-entropy' is Nielsen's cost for sigmoid outputs in (0, 1) (it "
+            f"takes ln a and ln(1 - a)), but the model's outputs range over [{lo:.3g}, "
+            f"{hi:.3g}]: logits. Use cost='log-likelihood' (PyTorch's cross-entropy, for "
+            "logits), or end the model in nn.Sigmoid()")
+    rows = out.reshape(len(out), -1) if out.ndim >= 2 else None
+    if (cost == "log-likelihood" and rows is not None and rows.shape[1] > 1 and lo >= 0
+            and hi <= 1 and np.allclose(rows.sum(axis=1), 1, atol=1e-4)):
+        raise ValueError(
+            "fit: cost='log-likelihood' takes logits (it applies log_softmax itself), but each "
+            "row of the model's outputs already sums to 1: probabilities (a softmax at the "
+            "end?). Remove the final softmax, or use cost='quadratic' on the probabilities")
 
 
 def _step(model: Module, optimizer: Optimizer, cost: str) -> Callable[[Tensor, Tensor], Tensor]:
@@ -129,12 +175,22 @@ def _epoch(step: Callable, fast: Callable | None, images: np.ndarray, targets: n
         full = fast is not None and len(idx) == batch_size
         value = float((fast(x, y) if full else step(Tensor(x), Tensor(y))).data)
         if not math.isfinite(value):
-            raise TrainingError(f"the cost became {value} at epoch {epoch}, "
-                                f"batch {batch}: try a smaller learning rate")
+            raise TrainingError(_diverged(value, epoch, batch, x))
         total += value * len(idx)
         if progress is not None:
             progress(batch + 1, batches, time.perf_counter() - start)
     return total / len(images)
+
+
+def _diverged(value: float, epoch: int, batch: int, x: np.ndarray) -> str:
+    """Why the cost stopped being finite, blaming the learning rate only after a step."""
+    where = f"the cost became {value} at epoch {epoch}, batch {batch}"
+    if not np.isfinite(x).all():
+        return f"{where}: the batch's images hold NaN or infinity (check the data)"
+    if epoch == 0 and batch == 0:
+        return (f"{where}, before any step (so not the learning rate): the cost does not fit "
+                "the model's outputs (see fit's costs), or the weights hold NaN")
+    return f"{where}: try a smaller learning rate"
 
 
 def _scored(model: Module, row: dict, test: Any, threads: int | None, batch_size: int) -> dict:
@@ -160,29 +216,41 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
         eval_batch_size: int = 1000) -> list[dict]:
     """Train for `epochs` passes over (images, labels) in shuffled mini-batches.
 
-    Each batch: forward, cost, zero_grad, backward, optimizer step. With `use_capture` the step
-    is captured on the first full batch and replayed after (bit-identical, faster; see
+    `labels` are class indices, shape (N,); the targets y(x) are their one-hot rows. `cost`
+    names one of COSTS, and what the model's outputs must be:
+
+    - "quadratic": the seed's C = 1/(2n) Σ ||y - a||², for outputs of any kind (the seed's
+      sigmoid outputs);
+    - "cross-entropy": Nielsen's C = -1/n Σ [y ln a + (1 - y) ln(1 - a)], for sigmoid outputs
+      in (0, 1) only;
+    - "log-likelihood": C = -1/n Σ ln softmax(z)_y, for logits z (a last layer with no
+      activation): PyTorch's cross_entropy.
+
+    The first batch's outputs are checked against the cost (ValueError naming the cost that
+    fits). Each batch: forward, cost, zero_grad, backward, optimizer step. With `use_capture`
+    the step is captured on the first full batch and replayed after (bit-identical, faster; see
     tinygrad_lite.capture); a final smaller batch runs eagerly. After each epoch, logs the seed's
     "Epoch i: correct / total" with the mean training cost and seconds. Returns one dict per
     epoch: epoch, cost, correct, total, accuracy, seconds. Raises TrainingError naming the epoch
-    and batch if the cost becomes NaN or infinite. `threads` limits numpy's BLAS threads (None:
-    tinygrad_lite.threads.pick_threads chooses; the choice is logged once). `progress`, if
-    given, is called after each batch with (batches done, batches in the epoch, seconds so far).
-    After each epoch the optimizer's learning rate is multiplied by `lr_decay`. The test images
-    are scored `eval_batch_size` at a time.
+    and batch, and the likely cause, if the cost becomes NaN or infinite. `threads` limits
+    numpy's BLAS threads (None: tinygrad_lite.threads.pick_threads chooses; the choice is logged
+    once). `progress`, if given, is called after each batch with (batches done, batches in the
+    epoch, seconds so far). After each epoch the optimizer's learning rate is multiplied by
+    `lr_decay`. The test images are scored `eval_batch_size` at a time.
     """
     _check_fit(images, labels, epochs, batch_size, cost, lr_decay)
     dtype = optimizer.params[0].dtype
     images = images if images.dtype == dtype else images.astype(dtype)
     chosen = pick_threads(batch_size, model) if threads is None else threads
     with blas_threads(chosen):
-        targets = _targets(model, images, labels, test, dtype)
+        targets = _targets(model, images, labels, test, cost, batch_size, dtype)
     step = _step(model, optimizer, cost)
     fast = capture(step) if use_capture else None
     if log is not None:
         log(describe_threads(chosen, auto=threads is None))
     rng, history = np.random.default_rng(seed), []
-    with blas_threads(chosen):
+    # a cost that stops being finite is one TrainingError, not numpy's warnings before it
+    with blas_threads(chosen), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(epochs):
             start = time.perf_counter()
             mean = _epoch(step, fast, images, targets, rng.permutation(len(images)), batch_size,

@@ -118,7 +118,7 @@ def train_outputs(args: argparse.Namespace, model: Any) -> tuple[list[tuple[str,
             raise CommandError(f"--plot: {e}") from None
     check_outputs(outputs, args.force)
     if plot is not None and not plot.available():
-        warn("note: --plot needs matplotlib (pip install 'tinygrad_lite[plot]'); training "
+        warn("note: --plot needs matplotlib (pip install matplotlib); training "
              "without plots")
         plot, outputs = None, [o for o in outputs if o[0] != "--plot"]
     return outputs, plot
@@ -229,7 +229,7 @@ def graph_engine(args: argparse.Namespace) -> str:
                            "(Debian: apt-get install graphviz); or use --engine matplotlib")
     if args.engine == "matplotlib" and not available():
         raise CommandError('--engine matplotlib: matplotlib is not installed (pip install '
-                           '"tinygrad_lite[plot]"); or use --engine graphviz')
+                           'matplotlib); or use --engine graphviz')
     if not picture:
         return "text"
     if args.engine == "matplotlib" or (args.engine == "auto" and not has_dot and available()):

@@ -8,6 +8,7 @@ from ..models.zoo import RecipeError
 from ..serialization import CheckpointError
 from ..train import TrainingError
 from ..viz import RenderError
+from .progress import in_flags
 
 
 class CommandError(Exception):
@@ -28,7 +29,7 @@ USAGE: tuple[type[BaseException], ...] = (UsageError, RecipeError)
 
 def one_line(e: BaseException) -> str:
     """The error's message on one line ("out of memory: ..." for a MemoryError)."""
-    text = " ".join(str(e).split()) if str(e) else type(e).__name__
+    text = in_flags(" ".join(str(e).split())) if str(e) else type(e).__name__
     if isinstance(e, MemoryError):
         return "out of memory" + (f": {text}" if str(e) else "")
     return text

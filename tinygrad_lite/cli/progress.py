@@ -52,10 +52,23 @@ class Progress:
             pass
 
 
+# the library's hints name Python arguments; the command line's name its flags
+IN_FLAGS: dict[str, str] = {"(auto; threads=N to change)": "(auto; --threads to change)",
+                            "pass replace=True to replace it": "pass --force to replace it"}
+
+
+def in_flags(line: str) -> str:
+    """A line of the library's, its Python hints worded as the command line's flags."""
+    for python, flag in IN_FLAGS.items():
+        line = line.replace(python, flag)
+    return line
+
+
 def logger(progress: Progress | None) -> Any:
-    """A log function for training: clears the progress line, then says the line."""
+    """A log function for training: clears the progress line, then says the line (its hints
+    worded as flags)."""
     def log(line: str) -> None:
         if progress is not None:
             progress.clear()
-        say(line)
+        say(in_flags(line))
     return log

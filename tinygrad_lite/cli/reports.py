@@ -18,7 +18,7 @@ def train_header(args: argparse.Namespace, model: object, n_images: int) -> str:
             + (f" x{args.lr_decay:g} per epoch" if args.lr_decay != 1 else "")
             + (f" momentum {args.momentum:g}" if args.momentum else "")
             + (f" weight decay {args.weight_decay:g}" if args.weight_decay else "")
-            + f", batch {args.batch_size}, {args.epochs} epochs, {n_images} training images"
+            + f", batch {args.batch_size}, {args.epochs} epoch{'s' * (args.epochs != 1)}, {n_images} training images"
             + (" (expanded)" if args.expand_data else "") + f", {args.dtype}, seed {args.seed}")
 
 

@@ -343,7 +343,7 @@ def _matplotlib() -> tuple:
         from matplotlib.path import Path
         from matplotlib.textpath import TextToPath
     except ImportError:
-        raise ImportError('drawing a graph needs matplotlib: pip install "tinygrad_lite[plot]" '
+        raise ImportError('drawing a graph needs matplotlib: pip install matplotlib '
                           "(or write DOT text with to_dot)") from None
 
     def measure(s: str, fontsize: float) -> float:
@@ -414,7 +414,7 @@ def render(dot: str, path: str, timeout: float = 60.0, replace: bool = True) -> 
         _write_text(dot_path, dot, replace)
         return (f"Graphviz's dot program is not installed (Debian: apt-get install graphviz), so "
                 f"wrote {dot_path}; render it with: dot -T{ext[1:]} {dot_path} -o {path}; or "
-                f'draw it without Graphviz: pip install "tinygrad_lite[plot]" (matplotlib)')
+                f'draw it without Graphviz: pip install matplotlib')
     image: list[bytes] = []
     try:
         done = subprocess.run([program, f"-T{ext[1:]}"], input=dot.encode("utf-8"),
