@@ -17,7 +17,7 @@ from .ops import activations
 from .ops.conv import AvgPool, Conv, ConvTranspose, MaxPool, as_tuple, max_pool_indices
 from .ops.layers import Affine, BinaryCrossEntropy, SquaredError
 from .ops.movement import pad  # noqa: F401 (F.pad)
-from .ops.sequence import LayerNorm, attention_weights, causal_mask, embedding as _embed
+from .ops.sequence import LayerNorm, attention_weights, causal_mask, embedding as embedding_op
 from .errors import DimError, ShapeError
 from .tensor import Tensor, data_of, from_numpy, kernel
 
@@ -573,7 +573,7 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Ten
             raise DimError(f"embedding: padding_idx {padding_idx} is out of range for {n} "
                            "embeddings")
         padding_idx = int(padding_idx) % n
-    return _embed(input, weight, padding_idx)
+    return embedding_op(input, weight, padding_idx)
 
 
 def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
