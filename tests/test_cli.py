@@ -26,12 +26,12 @@ def run(capsys, *argv):
     return code, out, err
 
 
-def test_version_and_help():
-    out = subprocess.run([sys.executable, "-m", "tinygrad_lite", "--version"], cwd=ROOT,
+def test_version_and_help(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "tinygrad_lite", "--version"], cwd=tmp_path,
                          capture_output=True, text=True, check=True).stdout
     assert re.match(r"tinygrad-lite \d+\.\d+\.\d+", out)
-    out = subprocess.run([sys.executable, "-m", "tinygrad_lite", "train", "--help"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-m", "tinygrad_lite", "train", "--help"],
+                         cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     assert "--batch-size" in out and "--lr" in out
 
 
