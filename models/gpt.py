@@ -120,6 +120,14 @@ class GPT(nn.Module):
         self.transformer.wte.weight = self.lm_head.weight  # tied: one tensor, two names
         self.load_state_dict(initial_state(self, rng))
 
+    @property
+    def vocab_size(self) -> int:
+        return self.config_.vocab_size
+
+    @property
+    def block_size(self) -> int:
+        return self.config_.block_size
+
     def config(self) -> dict:
         """The GPTConfig fields: GPT(**model.config()) builds the same architecture."""
         return asdict(self.config_)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -30,6 +30,7 @@ class TextRecipe:
     beta2: float = 0.99
     weight_decay: float = 0.1
     batch_size: int = 12
+    block_size: int = 64
     max_iters: int = 2000
     warmup_iters: int = 100
     lr_decay_iters: int = 2000
@@ -41,7 +42,8 @@ class TextRecipe:
         return (f"AdamW lr {self.lr:g} betas ({self.beta1:g}, {self.beta2:g}) weight decay "
                 f"{self.weight_decay:g} (2-D params), {self.warmup_iters} warmup, cosine to "
                 f"{self.min_lr:g} at {self.lr_decay_iters}, clip {self.grad_clip:g}, batch "
-                f"{self.batch_size}, {self.max_iters} iterations")
+                f"{self.batch_size} x {self.block_size} characters, {self.max_iters} "
+                "iterations")
 
 
 def lr_at(it: int, r: TextRecipe) -> float:
@@ -138,7 +140,3 @@ def fit_text(model: nn.Module, data: Text, block_size: int, r: TextRecipe,
         if progress is not None:
             progress(it + 1, r.max_iters, time.perf_counter() - start)
     return history
-
-
-def recipe_fields(r: TextRecipe) -> dict:
-    return asdict(r)
