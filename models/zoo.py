@@ -94,7 +94,9 @@ MODELS: dict[str, Entry] = {
                           "ReLU, two FC layers of 1000, dropout 0.5"),
     "conv": Entry(ConvNet, {"conv": [20, 40], "hidden": [100], "activation": "relu"},
                   Recipe(epochs=8, lr_decay=0.7), "conv-relu, trained quickly to 99%"),
-    # language models, trained on tiny Shakespeare (models/language.py)
+}
+# the language models, trained on tiny Shakespeare by models/language.py's loop
+TEXT_MODELS: dict[str, Entry] = {
     "gpt": Entry(GPT, {"block_size": 64, "vocab_size": 65, "n_layer": 4, "n_head": 4,
                        "n_embd": 128, "dropout": 0.0, "bias": True}, TextRecipe(),
                  "nanoGPT's small GPT on tiny Shakespeare: 4 layers, 4 heads, 128 wide"),
@@ -119,7 +121,7 @@ RECORD: tuple[str, ...] = ("model", *(f.name for f in fields(Recipe)), "seed", "
 
 def is_text_model(name: str) -> bool:
     """Whether the registered model `name` is a language model (trained on text)."""
-    return isinstance(MODELS[name].recipe, TextRecipe)
+    return name in TEXT_MODELS
 
 
 def check_recipe(name: str, settings: Mapping[str, Any]) -> None:
@@ -173,9 +175,10 @@ def activation_bytes(model: nn.Module) -> int:
 
 def build(name: str, dtype: Any = np.float32, seed: Any = None, **overrides: Any) -> nn.Module:
     """The registered model `name`, its constructor arguments updated by `overrides`."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; the models are {', '.join(MODELS)}")
-    entry = MODELS[name]
+    entry = MODELS.get(name) or TEXT_MODELS.get(name)
+    if entry is None:
+        raise ValueError(f"unknown model {name!r}; the models are "
+                         f"{', '.join([*MODELS, *TEXT_MODELS])}")
     return entry.cls(**{**entry.args, **overrides}, dtype=dtype, seed=seed)
 
 

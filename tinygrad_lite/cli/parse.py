@@ -8,7 +8,7 @@ import math
 from typing import Any, Callable
 
 from .. import __version__
-from ..models.zoo import MODELS
+from ..models.zoo import MODELS, TEXT_MODELS
 from ..nn import INITS
 from ..train import COSTS
 from .memory import ENV as MEMORY_ENV, parse_size
@@ -57,9 +57,9 @@ def dropout(text: str) -> float:
 
 def model_name(text: str) -> str:
     """A name registered in the model zoo."""
-    if text not in MODELS:
+    if text not in MODELS and text not in TEXT_MODELS:
         raise argparse.ArgumentTypeError(f"unknown model {text!r}; choose from "
-                                         f"{', '.join(MODELS)}")
+                                         f"{', '.join([*MODELS, *TEXT_MODELS])}")
     return text
 
 
@@ -102,7 +102,7 @@ class Parser(argparse.ArgumentParser):
 def models_help() -> str:
     """The zoo's models and their recipes, for train's --help."""
     lines = ["models (--model NAME) and their default recipes, which the flags override:"]
-    for name, entry in MODELS.items():
+    for name, entry in [*MODELS.items(), *TEXT_MODELS.items()]:
         lines.append(f"  {name:<13}{entry.about}")
         lines.append(f"  {'':<13}{entry.recipe.describe()}")
     return "\n".join(lines)
@@ -111,7 +111,8 @@ def models_help() -> str:
 def train_description() -> str:
     return (f"Train on MNIST. Defaults: the seed's recipe, {MODELS['mlp'].about}: "
             f"{MODELS['mlp'].recipe.describe()}; each --model has its own recipe (below), which "
-            "the flags override.")
+            "the flags override. --model gpt and char-rnn are language models trained on the "
+            "bundled tiny Shakespeare (then sample from them with 'tinygrad-lite sample').")
 
 
 # --- the options, as tables: (flags, argparse keywords) ----------------------------------------

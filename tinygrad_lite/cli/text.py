@@ -61,7 +61,7 @@ def check_flags(args: argparse.Namespace) -> None:
 
 def text_recipe(args: argparse.Namespace) -> TextRecipe:
     """The model's recipe with the flags given."""
-    r = zoo.MODELS[args.model].recipe
+    r = zoo.TEXT_MODELS[args.model].recipe
     given = {f: getattr(args, f) for f in ("lr", "batch_size", "weight_decay", "max_iters",
                                            "block_size", "eval_interval", "eval_iters",
                                            "grad_clip") if getattr(args, f, None) is not None}
