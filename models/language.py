@@ -39,11 +39,10 @@ class TextRecipe:
     eval_iters: int = 20
 
     def describe(self) -> str:
-        return (f"AdamW lr {self.lr:g} betas ({self.beta1:g}, {self.beta2:g}) weight decay "
-                f"{self.weight_decay:g} (2-D params), {self.warmup_iters} warmup, cosine to "
-                f"{self.min_lr:g} at {self.lr_decay_iters}, clip {self.grad_clip:g}, batch "
-                f"{self.batch_size} x {self.block_size} characters, {self.max_iters} "
-                "iterations")
+        return (f"AdamW lr {self.lr:g} betas ({self.beta1:g}, {self.beta2:g}) decay "
+                f"{self.weight_decay:g}, warmup {self.warmup_iters}, cosine to {self.min_lr:g} "
+                f"at {self.lr_decay_iters}, clip {self.grad_clip:g}, batch {self.batch_size} x "
+                f"{self.block_size}, {self.max_iters} iterations")
 
 
 def lr_at(it: int, r: TextRecipe) -> float:

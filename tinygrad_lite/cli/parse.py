@@ -234,15 +234,14 @@ EVALUATE: list[Option] = [
 SAMPLE: list[Option] = [
     (("checkpoint",), dict(nargs="?", default="gpt.npz", help="a language model from "
                            "'train --model gpt' or char-rnn (default: gpt.npz)")),
-    (("--start",), dict(default="\n", help="the prompt the text continues (default: a "
-                        "newline)")),
+    (("--start",), dict(help="the prompt the text continues (unset: a newline)")),
     (("--tokens",), dict(type=number(int, 0), default=500, help="characters to generate")),
     (("--temperature",), dict(type=number(float, 0, strict=True), default=0.8,
                               help="divide the logits by this: < 1 surer, > 1 wilder")),
     (("--top-k",), dict(type=POSITIVE, default=200, help="draw from the K likeliest "
                         "characters only")),
     (("--seed",), dict(type=SEED, default=0, help="for the draws")),
-    *THREADS,
+    (("--threads",), dict(type=number(int, 1), help="BLAS threads (unset: 1)")),
 ]
 GRAPH: list[Option] = [
     *network(30),

@@ -167,6 +167,7 @@ def check_tokens(tokens: int) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    args.start = "\n" if args.start is None else args.start
     if args.start == "":
         raise UsageError("--start must hold at least one character (e.g. a newline)")
     check_tokens(args.tokens)
