@@ -362,7 +362,7 @@ def _erf_table() -> np.ndarray:
     return table
 
 
-_ERF_TABLE = _erf_table()
+_ERF_TABLE = _erf_table() * _ERF_STEP ** np.arange(_ERF_ORDER)  # in powers of (x - x0) * 32
 # float32 needs 5 terms (remainder below 1e-9), float64 all 8
 _ERF_COLUMNS = {np.dtype(t): [np.ascontiguousarray(c, t) for c in _ERF_TABLE.T[:n]]
                 for t, n in ((np.float32, 5), (np.float64, _ERF_ORDER))}
@@ -371,21 +371,30 @@ _ERF_COLUMNS = {np.dtype(t): [np.ascontiguousarray(c, t) for c in _ERF_TABLE.T[:
 def _erf(x: np.ndarray) -> np.ndarray:
     """erf x to the precision of x's dtype (float64: about 1e-16), vectorised, without scipy:
     the Taylor series about the nearest point x0 = k/32 of a table (8 terms, 5 for float32;
-    the remainder is below 1e-17 since |x - x0| <= 1/64), by Horner's rule; erf(|x| >= 6) = 1
-    to float64."""
+    the remainder is below 1e-17 since |x - x0| <= 1/64), by Horner's rule in u = 32 (x - x0);
+    erf(|x| >= 6) = 1 to float64."""
     x = np.asarray(x)
+    shape, x = x.shape, x.reshape(-1)
     dtype = x.dtype if x.dtype in _ERF_COLUMNS else np.dtype(np.float64)
-    a = np.minimum(np.abs(x.astype(dtype, copy=False)), 6)
-    nan = np.isnan(a)
-    if nan.any():
-        a = np.where(nan, 0, a)
-    k = np.rint(a * (1 / _ERF_STEP)).astype(np.intp)
-    d = a - k * dtype.type(_ERF_STEP)
+    t = np.abs(x.astype(dtype, copy=False))
+    np.minimum(t, 6, out=t)
+    nan = np.isnan(t)
+    has_nan = bool(nan.any())
+    if has_nan:
+        t[nan] = 0
+    t *= 1 / _ERF_STEP
+    k = np.rint(t)
+    u = np.subtract(t, k, out=t)
+    k = k.astype(np.intp)
     columns = _ERF_COLUMNS[dtype]
     total = columns[-1].take(k)
     for column in columns[-2::-1]:
-        total = total * d + column.take(k)
-    return np.where(nan, np.nan, np.copysign(total, x)).astype(dtype, copy=False)
+        total *= u
+        total += column.take(k)
+    out = np.copysign(total, x, out=total)
+    if has_nan:
+        out[nan] = np.nan
+    return out.reshape(shape)
 
 
 class Erf(Function):
