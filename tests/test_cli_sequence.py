@@ -91,6 +91,7 @@ def test_sample_refuses_an_mnist_checkpoint_and_a_missing_file(capsys):
     (["train", "--model", "char-rnn", "--n-layer", "2"], "--n-layer applies to --model gpt"),
     (["train", "--model", "mlp", "--max-iters", "5"], "--max-iters applies to the language"),
     (["train", "--model", "gpt", "--n-embd", "10", "--n-head", "4"], "multiple of n_head"),
+    (["train", "--model", "char-rnn", "--block-size", "200000"], "--block-size 200000"),
 ])
 def test_flags_that_do_not_fit_the_model_are_usage_errors(capsys, argv, message):
     code, _, err = run(capsys, *argv, "--no-save")

@@ -105,9 +105,13 @@ def cmd_train_text(args: argparse.Namespace, default_save: str) -> int:
     outputs = [("--save", args.save)] if args.save else []
     check_outputs(outputs, args.force)
     data = load_shakespeare()
+    if r.block_size >= len(data.val):
+        raise UsageError(f"--block-size {r.block_size} is longer than the validation split "
+                         f"({len(data.val):,} characters)")
     model = text_model(args, data.vocab_size, r.block_size)
     threads = args.threads or DEFAULT_THREADS
-    say(f"tinygrad-lite: {zoo.describe(model)}, {sum(p.numel() for p in model.parameters()):,} parameters; "
+    count = sum(p.numel() for p in model.parameters())
+    say(f"tinygrad-lite: {zoo.describe(model)}, {count:,} parameters; "
         f"{r.describe()}; {args.dtype}, seed {args.seed}, {threads} BLAS thread"
         + ("s" if threads > 1 else ""))
     if outputs:
