@@ -4,7 +4,7 @@ block 64, width 128, 4 heads), and of its layer norm and attention alone, ours a
 
     python benchmarks/sequence_bench.py
     python benchmarks/sequence_bench.py --repeats 30 --threads 2
-    python benchmarks/sequence_bench.py --gpt      # also one AdamW iteration of a 4-layer GPT
+    python benchmarks/sequence_bench.py --gpt      # the GPT's training step, ours vs PyTorch's
 
 Both libraries use --threads threads (default 1: on a busy 2-core machine more BLAS threads
 wait for each other's cores, see tinygrad_lite/threads.py).
@@ -43,33 +43,6 @@ def shapes() -> dict:
             "fc1_w": (4 * C, C), "fc1_b": (4 * C,), "fc2_w": (C, 4 * C), "fc2_b": (C,)}
 
 
-def gpt_iteration(L, F, optim, leaf, rng, layers: int = 4, vocab: int = 65):
-    """One training iteration of a GPT (nanoGPT's shakespeare_char at 4 layers, 4 heads, width
-    128, block 64, batch 12): embeddings, blocks, final layer norm, head, cross-entropy,
-    backward, AdamW step."""
-    blocks = [{k: leaf((rng.standard_normal(s) * 0.02).astype(np.float32))
-               for k, s in shapes().items()} for _ in range(layers)]
-    tok = leaf((rng.standard_normal((vocab, C)) * 0.02).astype(np.float32))
-    pos = leaf((rng.standard_normal((T, C)) * 0.02).astype(np.float32))
-    head = leaf((rng.standard_normal((vocab, C)) * 0.02).astype(np.float32))
-    params = [tok, pos, head] + [p for b in blocks for p in b.values()]
-    opt = optim.AdamW(params, lr=1e-3)
-    idx, targets = rng.integers(0, vocab, (B, T)), rng.integers(0, vocab, (B * T,))
-    as_index = L.as_tensor if L.__name__ == "torch" else L.Tensor
-    idx, targets, positions = as_index(idx), as_index(targets), as_index(np.arange(T))
-
-    def step():
-        x = F.embedding(idx, tok) + F.embedding(positions, pos)
-        for b in blocks:
-            x = block(L, F, b, x)
-        logits = F.linear(x, head)
-        loss = F.cross_entropy(logits.reshape(B * T, vocab), targets)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return step
-
-
 def median_ms(fn, repeats: int) -> tuple[float, float]:
     """The median wall time and the median CPU time of this process (ms) over repeats calls:
     on a busy machine the CPU time leaves out the time spent waiting for a core."""
@@ -83,7 +56,7 @@ def median_ms(fn, repeats: int) -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
-def cases(lib: str, gpt: bool = False):
+def cases(lib: str):
     """name -> a function running one forward + backward in library lib."""
     rng = np.random.default_rng(0)
     arrays = {k: (rng.standard_normal(s) * 0.05).astype(np.float32) for k, s in shapes().items()}
@@ -92,17 +65,14 @@ def cases(lib: str, gpt: bool = False):
     if lib == "ours":
         import tinygrad_lite as L
         import tinygrad_lite.functional as F
-        from tinygrad_lite import optim
         leaf = lambda a: L.Tensor(a, requires_grad=True)  # noqa: E731
     else:
         import torch as L
         import torch.nn.functional as F
-        from torch import optim
         leaf = lambda a: L.tensor(a, requires_grad=True)  # noqa: E731
     p = {k: leaf(a) for k, a in arrays.items()}
     xs, qs = leaf(x), [leaf(a) for a in qkv]
-    found = {"gpt": gpt_iteration(L, F, optim, leaf, rng)} if gpt else {}
-    return found | {
+    return {
         "block": lambda: block(L, F, p, xs).sum().backward(),
         "layer_norm": lambda: F.layer_norm(xs, (C,), p["ln1_w"], p["ln1_b"]).sum().backward(),
         "attention": lambda: F.scaled_dot_product_attention(*qs, is_causal=True).sum()
@@ -114,8 +84,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads")
-    parser.add_argument("--gpt", action="store_true", help="also a 4-layer GPT's iteration")
+    parser.add_argument("--gpt", action="store_true", help="instead: training iterations of "
+                        "the GPT (models/gpt.py) beside benchmarks/gpt_torch.py's, interleaved")
+    parser.add_argument("--rounds", type=int, default=5, help="--gpt: rounds of --repeats "
+                        "iterations each, ours then PyTorch's")
     args = parser.parse_args()
+    if args.gpt:
+        from gpt_race import race
+        race(args.repeats, args.rounds, args.threads)
+        return
     libs = ["ours"]
     try:
         import torch
@@ -124,14 +101,14 @@ def main() -> None:
     except ImportError:
         pass
     with blas_threads(args.threads):
-        run(libs, args.repeats, args.gpt)
+        run(libs, args.repeats)
 
 
-def run(libs: list, repeats: int, gpt: bool) -> None:
+def run(libs: list, repeats: int) -> None:
     print(f"forward + backward, ms per call, median of {repeats} "
           f"(B={B}, T={T}, C={C}, heads={H}, float32): wall, CPU")
     for lib in libs:
-        for name, fn in cases(lib, gpt).items():
+        for name, fn in cases(lib).items():
             wall, cpu = median_ms(fn, repeats)
             print(f"  {lib:6s} {name:11s} {wall:8.2f} {cpu:8.2f}")
 

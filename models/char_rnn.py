@@ -34,6 +34,9 @@ from typing import Any
 
 import numpy as np
 
+import tinygrad_lite.functional as F
+from tinygrad_lite import Tensor, nn, no_grad, stack
+
 NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "head.weight", "head.bias")
 
 
@@ -178,3 +181,70 @@ def train_steps(model: CharRNNHandwritten, ids: np.ndarray, seq_length: int, ste
         losses.append(loss)
         pos += seq_length
     return losses
+
+
+class CharRNN(nn.Module):
+    """The same network on the engine: `logits, loss = model(idx, targets)` as GPT's (idx and
+    targets (B, T) ids; loss the mean cross-entropy over the B T predictions, None without
+    targets), with the handwritten model's parameter names and init, so their state_dicts are
+    interchangeable. W_ih x_t for a one-hot x_t is row x_t of W_ihᵀ: an embedding lookup."""
+
+    def __init__(self, vocab_size: int = 65, hidden_size: int = 256, dtype: Any = np.float32,
+                 seed: Any = None) -> None:
+        if vocab_size < 1 or hidden_size < 1:
+            raise ValueError(f"vocab_size and hidden_size must be positive, got {vocab_size}, "
+                             f"{hidden_size}")
+        self.vocab_size, self.hidden_size = vocab_size, hidden_size
+        init = CharRNNHandwritten(vocab_size, hidden_size, seed, dtype).params
+        self.weight_ih = Tensor(init["weight_ih"], requires_grad=True)
+        self.weight_hh = Tensor(init["weight_hh"], requires_grad=True)
+        self.bias_ih = Tensor(init["bias_ih"], requires_grad=True)
+        self.bias_hh = Tensor(init["bias_hh"], requires_grad=True)
+        self.head = nn.Linear(hidden_size, vocab_size, dtype=dtype)
+        self.load_state_dict({"head.weight": init["head.weight"], "head.bias": init["head.bias"]},
+                             strict=False)
+
+    def config(self) -> dict:
+        """CharRNN(**model.config()) builds the same architecture."""
+        return {"vocab_size": self.vocab_size, "hidden_size": self.hidden_size}
+
+    @staticmethod
+    def num_parameters(vocab_size: int, hidden_size: int) -> int:
+        V, H = vocab_size, hidden_size
+        return H * V + H * H + 2 * H + V * H + V
+
+    def states(self, idx: Any, h0: Tensor | None = None) -> list[Tensor]:
+        """h_1..h_T, each (B, H): h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), h0 = 0 by
+        default (then the first step skips W_hh h0, and a one-step sequence leaves W_hh
+        without a gradient)."""
+        inputs = F.embedding(idx, self.weight_ih.T) + self.bias_ih  # (B, T, H)
+        h, hs = h0, []
+        for t in range(inputs.shape[1]):
+            a = inputs[:, t]
+            h = (a if h is None else a + F.linear(h, self.weight_hh)) + self.bias_hh
+            h = h.tanh()
+            hs.append(h)
+        return hs
+
+    def forward(self, idx: Any, targets: Any = None) -> tuple[Tensor, Tensor | None]:
+        logits = self.head(stack(self.states(idx), dim=1))  # (B, T, V)
+        if targets is None:
+            return logits, None
+        return logits, F.cross_entropy(logits.reshape(-1, self.vocab_size), targets.reshape(-1))
+
+    def generate(self, idx: Any, max_new_tokens: int, temperature: float = 1.0,
+                 top_k: int | None = None, rng: Any = None) -> np.ndarray:
+        """idx (B, T) followed by max_new_tokens ids drawn one at a time (as GPT.generate), the
+        state carried from step to step."""
+        from .gpt import check_sampling, sample_next
+        check_sampling(max_new_tokens, temperature, top_k)
+        rng = np.random.default_rng(rng)
+        idx = np.array(idx.data if isinstance(idx, Tensor) else idx, dtype=np.int64, ndmin=2)
+        with no_grad():
+            h = self.states(idx)[-1]
+            for _ in range(max_new_tokens):
+                logits = self.head(h).data.astype(np.float64)
+                nxt = sample_next(logits, temperature, top_k, rng)
+                idx = np.concatenate([idx, nxt[:, None]], axis=1)
+                h = self.states(nxt[:, None], h)[-1]
+        return idx

@@ -21,7 +21,10 @@ import numpy as np
 from tinygrad_lite import CheckpointError, __version__, load, nn, save
 
 from .chapter6 import ConvNet
+from .char_rnn import CharRNN
 from .digits import FORMAT as DIGITNET_FORMAT, DigitNet
+from .gpt import GPT
+from .language import TextRecipe
 
 FORMAT = "tinygrad_lite.model"  # what a checkpoint's metadata says it is
 
@@ -65,7 +68,8 @@ class Entry:
 
 BOOK = Recipe(epochs=10, lr_decay=0.8)  # the chapter-6 rows without expanded data
 
-CLASSES: dict[str, type] = {"DigitNet": DigitNet, "ConvNet": ConvNet}
+CLASSES: dict[str, type] = {"DigitNet": DigitNet, "ConvNet": ConvNet, "GPT": GPT,
+                             "CharRNN": CharRNN}
 
 MODELS: dict[str, Entry] = {
     "mlp": Entry(DigitNet, {"sizes": [784, 30, 10]},
@@ -91,6 +95,16 @@ MODELS: dict[str, Entry] = {
     "conv": Entry(ConvNet, {"conv": [20, 40], "hidden": [100], "activation": "relu"},
                   Recipe(epochs=8, lr_decay=0.7), "conv-relu, trained quickly to 99%"),
 }
+# the language models, trained on tiny Shakespeare by models/language.py's loop
+TEXT_MODELS: dict[str, Entry] = {
+    "gpt": Entry(GPT, {"block_size": 64, "vocab_size": 65, "n_layer": 4, "n_head": 4,
+                       "n_embd": 128, "dropout": 0.0, "bias": True}, TextRecipe(),
+                 "nanoGPT's small GPT on tiny Shakespeare: 4 layers, 4 heads, 128 wide"),
+    "char-rnn": Entry(CharRNN, {"vocab_size": 65, "hidden_size": 256},
+                      TextRecipe(lr=2e-3, weight_decay=0.0, batch_size=32),
+                      "a vanilla tanh RNN of 256 units on tiny Shakespeare, 64-step BPTT"),
+}
+TEXT_FORMAT = "tinygrad_lite.language_model"  # a language-model checkpoint's "kind"
 
 
 # what each model class's last layer gives: sigmoid outputs in (0, 1), or logits (any real
@@ -103,6 +117,11 @@ COST_FOR: dict[str, str] = {"sigmoid": "cross-entropy", "logits": "log-likelihoo
 # the checkpoint's record of how a network was trained: the model's name, each recipe field,
 # the seed and the number of training images (None: all), then the per-epoch history
 RECORD: tuple[str, ...] = ("model", *(f.name for f in fields(Recipe)), "seed", "limit")
+
+
+def is_text_model(name: str) -> bool:
+    """Whether the registered model `name` is a language model (trained on text)."""
+    return name in TEXT_MODELS
 
 
 def check_recipe(name: str, settings: Mapping[str, Any]) -> None:
@@ -156,9 +175,10 @@ def activation_bytes(model: nn.Module) -> int:
 
 def build(name: str, dtype: Any = np.float32, seed: Any = None, **overrides: Any) -> nn.Module:
     """The registered model `name`, its constructor arguments updated by `overrides`."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; the models are {', '.join(MODELS)}")
-    entry = MODELS[name]
+    entry = MODELS.get(name) or TEXT_MODELS.get(name)
+    if entry is None:
+        raise ValueError(f"unknown model {name!r}; the models are "
+                         f"{', '.join([*MODELS, *TEXT_MODELS])}")
     return entry.cls(**{**entry.args, **overrides}, dtype=dtype, seed=seed)
 
 
@@ -209,7 +229,8 @@ def _rebuild(path: str, state: dict, meta: dict) -> nn.Module:
     cls, args = CLASSES[arch["class"]], arch["args"]
     held = sum(int(np.size(a)) for a in state.values())
     try:
-        needed = cls.num_parameters(**args)  # checked before building: a corrupt size is cheap
+        # checked before building: a corrupt size is cheap (GPT: the tied head counted twice)
+        needed = getattr(cls, "state_size", cls.num_parameters)(**args)
         if needed != held:
             raise ValueError(f"its architecture needs {needed:,} parameters, the file holds "
                              f"{held:,}")
@@ -224,6 +245,13 @@ def describe(model: nn.Module) -> str:
     """A model's layers in a few words: "784-30-10 sigmoid", "conv 20-40 relu, FC 100"."""
     if isinstance(model, DigitNet):
         return f"{'-'.join(map(str, model.sizes))} sigmoid"
+    if isinstance(model, GPT):
+        c = model.config_
+        return (f"GPT {c.n_layer} layers, {c.n_head} heads, {c.n_embd} wide, block "
+                f"{c.block_size}, vocabulary {c.vocab_size}" + (f", dropout {c.dropout:g}"
+                                                                 if c.dropout else ""))
+    if isinstance(model, CharRNN):
+        return f"char-RNN {model.hidden_size} tanh units, vocabulary {model.vocab_size}"
     conv = f"conv {'-'.join(map(str, model.conv))} (5x5, pool 2), " if model.conv else "784, "
     return (f"{conv}FC {'-'.join(map(str, model.hidden))} {model.activation}"
             + (f", dropout {model.dropout:g}" if model.dropout else "") + ", softmax")

@@ -124,3 +124,56 @@ def test_sampling_is_seeded_and_temperature_sharpens():
     assert len(set(cold.tolist())) <= len(set(a.tolist()))
     with pytest.raises(ValueError, match="temperature"):
         model.sample(0, 3, temperature=0)
+
+
+# --- the engine's CharRNN: the same network, gradients by autodiff -----------------------------
+
+def _engine_pair(vocab, hidden, seed):
+    from tinygrad_lite.models.char_rnn import CharRNN
+    model, inputs, targets, _ = _case(vocab, hidden, 1, 1, seed)
+    engine = CharRNN(vocab, hidden, dtype=np.float64, seed=seed)
+    engine.load_state_dict(model.state_dict())
+    return model, engine
+
+
+@settings(max_examples=15)
+@given(vocab=st.integers(1, 6), hidden=st.integers(1, 5), batch=st.integers(1, 3),
+       steps=st.integers(1, 8), seed=st.integers(0, 2**16))
+def test_handwritten_bptt_equals_the_engines_gradients(vocab, hidden, batch, steps, seed):
+    model, engine = _engine_pair(vocab, hidden, seed)
+    rng = np.random.default_rng(seed + 1)
+    inputs, targets = rng.integers(0, vocab, (batch, steps)), rng.integers(0, vocab, (batch, steps))
+    loss, grads, _ = model.loss_and_grads(inputs, targets)
+    logits, engine_loss = engine(inputs, targets)
+    engine_loss.backward()
+    np.testing.assert_allclose(logits.numpy(), model.forward(inputs)[1], rtol=1e-12, atol=1e-14)
+    assert abs(engine_loss.item() - loss) < 1e-12
+    params = dict(engine.named_parameters())
+    assert sorted(params) == sorted(NAMES)
+    for name in NAMES:  # one step never reads W_hh (h0 = 0): no gradient, the handwritten 0
+        got = params[name].grad
+        got = np.zeros_like(grads[name]) if got is None and steps == 1 else got
+        np.testing.assert_allclose(got, grads[name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_the_engine_comparison_can_fail():
+    model, engine = _engine_pair(4, 3, 0)
+    inputs = targets = np.array([[0, 1, 2, 3]])
+    _, grads, _ = model.loss_and_grads(inputs, targets)
+    engine.load_state_dict({"weight_hh": model.params["weight_hh"] * (1 + 1e-6)}, strict=False)
+    engine(inputs, targets)[1].backward()
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose(engine.weight_hh.grad, grads["weight_hh"], rtol=1e-10,
+                                   atol=1e-12)
+
+
+def test_engine_char_rnn_generates_and_round_trips_the_zoo(tmp_path):
+    from tinygrad_lite.models import zoo
+    from tinygrad_lite.models.char_rnn import CharRNN
+    engine = CharRNN(5, 4, seed=0)
+    a = engine.generate(np.array([[1, 2]]), 6, temperature=0.5, top_k=2, rng=1)
+    assert a.shape == (1, 8) and np.array_equal(a, engine.generate([[1, 2]], 6, 0.5, 2, rng=1))
+    zoo.save_checkpoint(engine, str(tmp_path / "r.npz"))
+    back, _ = zoo.load_checkpoint(str(tmp_path / "r.npz"), CharRNN)
+    assert back.config() == engine.config()
+    np.testing.assert_array_equal(back.weight_hh.numpy(), engine.weight_hh.numpy())

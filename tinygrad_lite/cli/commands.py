@@ -19,6 +19,7 @@ from . import reports
 from .errors import CommandError, UsageError
 from .memory import batch_for
 from .outputs import check_outputs, listing
+from .parse import DEFAULT_CHECKPOINT as DEFAULT_SAVE
 from .progress import Progress, logger, say, warn
 
 
@@ -137,6 +138,10 @@ def training_images(args: argparse.Namespace, data: Any) -> tuple[np.ndarray, np
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .. import train
+    from . import text
+    if zoo.is_text_model(args.model):
+        return text.cmd_train_text(args, DEFAULT_SAVE)
+    text.check_flags(args)
     fill_recipe(args)
     init_seed, shuffle_seed = np.random.SeedSequence(args.seed).spawn(2)  # independent streams
     model = make_model(args, init_seed)
@@ -190,7 +195,13 @@ def load_members(paths: list[str]) -> list[tuple[str, Any, dict]]:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..train import confusion_matrix, confusion_table
+    from . import text
     members = load_members(args.checkpoint)
+    texts = [m for m in members if m[2].get("kind") == zoo.TEXT_FORMAT]
+    if texts and len(members) > 1:
+        raise UsageError(f"{texts[0][0]} is a language model: evaluate it on its own")
+    if texts:
+        return text.evaluate_text(*texts[0], threads=args.threads)
     batches = [scoring_batch(model, args, path) for path, model, _ in members]
     data = load_data(args, 784)
     labels, outs = data.test_labels, []
@@ -357,5 +368,10 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "graph": cmd_graph,
-            "explain": cmd_explain, "gradcheck": cmd_gradcheck}
+def cmd_sample(args: argparse.Namespace) -> int:
+    from . import text
+    return text.cmd_sample(args)
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample,
+            "graph": cmd_graph, "explain": cmd_explain, "gradcheck": cmd_gradcheck}

@@ -8,7 +8,7 @@ import math
 from typing import Any, Callable
 
 from .. import __version__
-from ..models.zoo import MODELS
+from ..models.zoo import MODELS, TEXT_MODELS
 from ..nn import INITS
 from ..train import COSTS
 from .memory import ENV as MEMORY_ENV, parse_size
@@ -57,9 +57,9 @@ def dropout(text: str) -> float:
 
 def model_name(text: str) -> str:
     """A name registered in the model zoo."""
-    if text not in MODELS:
+    if text not in MODELS and text not in TEXT_MODELS:
         raise argparse.ArgumentTypeError(f"unknown model {text!r}; choose from "
-                                         f"{', '.join(MODELS)}")
+                                         f"{', '.join([*MODELS, *TEXT_MODELS])}")
     return text
 
 
@@ -102,7 +102,7 @@ class Parser(argparse.ArgumentParser):
 def models_help() -> str:
     """The zoo's models and their recipes, for train's --help."""
     lines = ["models (--model NAME) and their default recipes, which the flags override:"]
-    for name, entry in MODELS.items():
+    for name, entry in [*MODELS.items(), *TEXT_MODELS.items()]:
         lines.append(f"  {name:<13}{entry.about}")
         lines.append(f"  {'':<13}{entry.recipe.describe()}")
     return "\n".join(lines)
@@ -111,7 +111,8 @@ def models_help() -> str:
 def train_description() -> str:
     return (f"Train on MNIST. Defaults: the seed's recipe, {MODELS['mlp'].about}: "
             f"{MODELS['mlp'].recipe.describe()}; each --model has its own recipe (below), which "
-            "the flags override.")
+            "the flags override. --model gpt and char-rnn are language models trained on the "
+            "bundled tiny Shakespeare (then sample from them with 'tinygrad-lite sample').")
 
 
 # --- the options, as tables: (flags, argparse keywords) ----------------------------------------
@@ -161,6 +162,23 @@ def force(what: str) -> list[Option]:
                                 "is never replaced)"))]
 
 
+POSITIVE = number(int, 1)
+TEXT_TRAIN: list[Option] = [
+    (("--max-iters",), dict(type=number(int, 0), help="language models: training iterations "
+                            "(unset: the model's; gpt: 2000); the cosine decay ends there")),
+    (("--block-size",), dict(type=POSITIVE, help="language models: characters of context per "
+                             "example (unset: 64)")),
+    (("--n-layer",), dict(type=POSITIVE, help="gpt: transformer blocks (unset: 4)")),
+    (("--n-head",), dict(type=POSITIVE, help="gpt: attention heads per block (unset: 4)")),
+    (("--n-embd",), dict(type=POSITIVE, help="gpt: numbers per position, a multiple of "
+                         "--n-head (unset: 128)")),
+    (("--eval-interval",), dict(type=POSITIVE, help="language models: estimate the train and "
+                                "validation loss every N iterations (unset: 250)")),
+    (("--eval-iters",), dict(type=POSITIVE, help="language models: random batches per "
+                             "estimate (unset: 20)")),
+    (("--grad-clip",), dict(type=number(float, 0), help="language models: clip the gradient "
+                            "norm to this, 0 for none (unset: 1.0)")),
+]
 TRAIN: list[Option] = [
     (("--model",), dict(type=model_name, default="mlp", help="which network (listed below)")),
     *network(None),
@@ -204,6 +222,7 @@ TRAIN: list[Option] = [
                        "e.g. p.png, p-misclassified.png, p-weights.png (needs matplotlib; "
                        "unset: no plots)")),
     *MEMORY, *THREADS, *DATA,
+    *TEXT_TRAIN,
 ]
 EVALUATE: list[Option] = [
     (("checkpoint",), dict(nargs="*", default=[DEFAULT_CHECKPOINT],
@@ -211,6 +230,18 @@ EVALUATE: list[Option] = [
                            "scored, then their ensemble (the average of their output "
                            "probabilities)")),
     *MEMORY, *THREADS, *DATA,
+]
+SAMPLE: list[Option] = [
+    (("checkpoint",), dict(nargs="?", default="gpt.npz", help="a language model from "
+                           "'train --model gpt' or char-rnn (default: gpt.npz)")),
+    (("--start",), dict(help="the prompt the text continues (unset: a newline)")),
+    (("--tokens",), dict(type=number(int, 0), default=500, help="characters to generate")),
+    (("--temperature",), dict(type=number(float, 0, strict=True), default=0.8,
+                              help="divide the logits by this: < 1 surer, > 1 wilder")),
+    (("--top-k",), dict(type=POSITIVE, default=200, help="draw from the K likeliest "
+                        "characters only")),
+    (("--seed",), dict(type=SEED, default=0, help="for the draws")),
+    (("--threads",), dict(type=number(int, 1), help="BLAS threads (unset: 1)")),
 ]
 GRAPH: list[Option] = [
     *network(30),
@@ -257,6 +288,7 @@ COMMANDS: dict[str, tuple[str, list[Option], Callable[[], dict]]] = {
                            formatter_class=HelpWithEpilog)),
     "evaluate": ("test accuracy and confusion matrix of a checkpoint, or of an ensemble of "
                  "checkpoints", EVALUATE, dict),
+    "sample": ("generate text from a language model's checkpoint", SAMPLE, dict),
     "graph": ("the digit network's cost graph for one mini-batch (DOT text or a picture)",
               GRAPH, dict),
     "explain": ("BP1-BP4 on one test image, checked against autodiff", EXPLAIN, dict),

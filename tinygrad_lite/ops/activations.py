@@ -38,7 +38,12 @@ class GELU(Function):
             th = Tanh.run(_K * (x + 0.044715 * (x * x * x)))
             slope = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * (_K * (1 + 0.134145 * (x * x)))
             return (g * slope,)
-        cdf = 0.5 * (1 + Erf.run(x * (1 / math.sqrt(2))))
+        if isinstance(x, np.ndarray) and isinstance(out, np.ndarray):
+            # on arrays, Φ(x) = out / x from the forward: no second erf (|x| < 1e-20: Φ = ½)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cdf = np.where(np.abs(x) > 1e-20, out / x, 0.5).astype(x.dtype, copy=False)
+        else:
+            cdf = 0.5 * (1 + Erf.run(x * (1 / math.sqrt(2))))
         return (g * (cdf + x * Exp.run(-0.5 * (x * x)) * (1 / _SQRT_2PI)),)
 
 
