@@ -14,6 +14,8 @@ import tomllib
 
 import pytest
 
+from tinygrad_lite.cli.parse import COMMANDS
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"(<!-- no-test -->[ \t]*\n)?```([\w-]*)\n(.*?)```", re.S)
@@ -21,7 +23,7 @@ SHELL = {"", "sh", "bash", "shell", "console"}
 NO_TEST = "<!-- no-test -->"
 PROGRAMS = ("tinygrad-lite", ".venv/bin/tinygrad-lite", "python -m tinygrad_lite",
             ".venv/bin/python -m tinygrad_lite")
-SUBCOMMANDS = {"train", "evaluate", "graph", "explain", "gradcheck"}
+SUBCOMMANDS = set(COMMANDS)  # the command line's own table
 
 
 def fenced(text):
