@@ -176,6 +176,9 @@ OPS = {
     "sdpa_causal": ([(2, 4, 3), (2, 4, 3), (2, 4, 2)],
                     lambda L, q, k, v: L.F.scaled_dot_product_attention(q, k, v, is_causal=True),
                     "any"),
+    "sdpa_causal_broadcast": ([(2, 2, 5, 3), (2, 1, 4, 3), (1, 1, 4, 2)], lambda L, q, k, v:
+                              L.F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                                               scale=0.7), "any"),
     "sdpa_bool_mask": ([(2, 3, 4), (1, 5, 4), (2, 5, 3)], lambda L, q, k, v:
                        L.F.scaled_dot_product_attention(q, k, v, L.const(KEYS)), "any"),
     "sdpa_float_mask": ([(2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5)], lambda L, q, k, v, m:

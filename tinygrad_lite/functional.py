@@ -17,7 +17,8 @@ from .ops import activations
 from .ops.conv import AvgPool, Conv, ConvTranspose, MaxPool, as_tuple, max_pool_indices
 from .ops.layers import Affine, BinaryCrossEntropy, SquaredError
 from .ops.movement import pad  # noqa: F401 (F.pad)
-from .ops.sequence import LayerNorm, attention_weights, causal_mask, embedding as _embed
+from .ops.sequence import (Attention, LayerNorm, attention_weights, causal_mask,
+                           embedding as _embed)
 from .errors import DimError, ShapeError
 from .tensor import Tensor, data_of, from_numpy, kernel
 
@@ -647,8 +648,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if not 0 <= dropout_p <= 1:
         raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1], got "
                          f"{dropout_p}")
+    scale = 1 / np.sqrt(query.shape[-1]) if scale is None else float(scale)
+    if attn_mask is None and dropout_p == 0:  # the fused op: the weights are not kept
+        return Attention.apply(query, key, value, scale=float(scale), causal=bool(is_causal))
     if is_causal:
         attn_mask = causal_mask(query.shape[-2], key.shape[-2])
-    scale = 1 / np.sqrt(query.shape[-1]) if scale is None else float(scale)
     weights = attention_weights(query, key, attn_mask, float(scale))
     return dropout(weights, dropout_p) @ value
