@@ -24,10 +24,9 @@ def _elementwise_jvp(op: type) -> Any:
 def _tanh_inner(x: np.ndarray) -> np.ndarray:
     """tanh(√(2/π) (x + 0.044715 x³)), a fresh array (GELU's tanh form, few temporaries)."""
     t = x * x
-    t *= 0.044715
-    t += 1
+    t *= 0.044715 * _K
+    t += _K
     t *= x
-    t *= _K
     return np.tanh(t, out=t)
 
 
@@ -50,15 +49,15 @@ class GELU(Function):
     def backward(g: Any, out: Any, x: Any, approximate: str) -> tuple:
         if approximate == "tanh" and isinstance(g, np.ndarray):  # the rule below, in place
             th = _tanh_inner(x)
-            d = x * x
-            d *= 0.134145
-            d += 1
+            d = x * x  # d = x/2 K (1 + 0.134145 x²), the slope's second factor without 1 - th
+            d *= 0.5 * _K * 0.134145
+            d += 0.5 * _K
             d *= x
-            d *= 0.5 * _K
-            d *= 1 - th  # slope = (1 + th)(1/2 + x/2 K (1 + 0.134145 x²)(1 - th))
+            np.subtract(1, th, out=th)
+            d *= th
             d += 0.5
-            th += 1
-            th *= d
+            np.subtract(2, th, out=th)  # 1 + tanh
+            th *= d  # slope = (1 + th)(1/2 + d (1 - th))
             th *= g
             return (th,)
         if approximate == "tanh":

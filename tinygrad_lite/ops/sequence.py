@@ -138,8 +138,9 @@ def _softmax_backward(g: Any, p: Any, axis: int) -> Any:
     """p (g − Σ g p): the gradient of softmax's input, from its output p."""
     gp = g * p
     s = gp.sum(axis=axis, keepdims=True)
-    if isinstance(gp, np.ndarray):
-        gp -= p * s  # in place: one array fewer to allocate
+    if isinstance(gp, np.ndarray):  # in place: one array fewer to allocate
+        np.subtract(g, s, out=gp)
+        gp *= p
         return gp
     return gp - p * s
 
