@@ -28,5 +28,5 @@ from .movement import (Cat, CumSum, Expand, Flip, Gather, GetItem, IndexAdd, Pad
                        Permute, Reshape)
 from .reduce import (AllNonzero, AnyNonzero, Argmax, Argmin, LogSoftmax, Max,  # noqa: F401
                      Min, Norm, Sum)
-from .sequence import Attention, BiasSoftmax, Embedding, LayerNorm, Softmax, Triangle  # noqa: F401
+from .sequence import AttentionWeights, BiasSoftmax, Embedding, LayerNorm, Softmax, Triangle  # noqa: F401
 

@@ -136,13 +136,14 @@ def _softmax_in_place(e: np.ndarray, axis: int, safe: bool) -> np.ndarray:
 
 def _softmax_backward(g: Any, p: Any, axis: int) -> Any:
     """p (g − Σ g p): the gradient of softmax's input, from its output p."""
-    gp = g * p
-    s = gp.sum(axis=axis, keepdims=True)
-    if isinstance(gp, np.ndarray):  # in place: one array fewer to allocate
-        np.subtract(g, s, out=gp)
-        gp *= p
-        return gp
-    return gp - p * s
+    if not isinstance(g, np.ndarray):
+        gp = g * p
+        return gp - p * gp.sum(axis=axis, keepdims=True)
+    axes = list(range(p.ndim))
+    s = np.einsum(g, axes, p, axes, [i for i in axes if i != axis % p.ndim])  # Σ g p, in one pass
+    gp = g - np.expand_dims(s, axis)
+    gp *= p
+    return gp
 
 
 class Softmax(Function):
@@ -179,52 +180,35 @@ class BiasSoftmax(Function):
     jvp = staticmethod(lambda t, out, s, bias: _softmax_backward(t[0] + t[1], out, -1))
 
 
-def _weights_t(q: Any, k: Any, scale: float, causal: bool) -> Any:
-    """pᵀ, attention's weights transposed (keys × queries): softmax over axis -2 of k qᵀ · scale,
-    keys after each query at -inf if causal; from arrays (in place) or Tensors (as ops). Kept
-    transposed because numpy reduces across rows (axis -2) far faster than along short rows."""
-    s = k @ q.swapaxes(-1, -2)
-    bias = None
-    if causal:  # key j takes part for queries i >= j
-        bias = _additive(np.tri(s.shape[-1], s.shape[-2], dtype=bool).T, s.dtype)
-    if not isinstance(s, np.ndarray):
-        s = s * scale if bias is None else s * scale + bias
-        return Softmax.run(s, axis=-2, safe=True)
-    s *= scale
-    if bias is not None:
-        s += bias
-    return _softmax_in_place(s, -2, True)
+class AttentionWeights(Function):
+    """p = softmax(q kᵀ · scale) over the last axis, keys after each query masked (weight 0) if
+    `causal`;  ds = p (g − Σ g p),  dq = ds k scale,  dk = dsᵀ q scale;  d(out) = p (dz − Σ p dz),
+    dz = (dq kᵀ + q dkᵀ) scale
 
-
-class Attention(Function):
-    """softmax(q kᵀ · scale) v, keys after each query masked if `causal` (fused; the weights p
-    are recomputed in backward, not kept);  dv = pᵀ g,  ds = p (g vᵀ − Σ p g vᵀ),
-    dq = ds k scale,  dk = dsᵀ q scale;  d(out) = p' v + p dv, p' = p (dz − Σ p dz),
-    dz = (dq kᵀ + q dkᵀ) scale  (the code works on pᵀ and dsᵀ, see _weights_t)"""
+    Fused (one pass of scores, mask and softmax, in place). p is computed as pᵀ (keys × queries)
+    and returned as its transposed view: numpy reduces across rows far faster than along short
+    rows, and the reductions of backward then run across rows too."""
 
     @staticmethod
-    def forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: float,
-                causal: bool) -> np.ndarray:
-        return _weights_t(q, k, scale, causal).swapaxes(-1, -2) @ v
+    def forward(q: np.ndarray, k: np.ndarray, scale: float, causal: bool) -> np.ndarray:
+        s = k @ q.swapaxes(-1, -2)
+        s *= scale
+        if causal:  # key j takes part for queries i >= j
+            s += _additive(np.tri(s.shape[-1], s.shape[-2], dtype=bool).T, s.dtype)
+        return _softmax_in_place(s, -2, True).swapaxes(-1, -2)
 
     @staticmethod
-    def backward(g: Any, out: Any, q: Any, k: Any, v: Any, scale: float, causal: bool,
-                 needs: tuple = (True, True, True)) -> tuple:
-        pt = _weights_t(q, k, scale, causal)
-        gv = pt @ g if needs[2] else None
-        if not (needs[0] or needs[1]):
-            return None, None, gv
-        gst = _softmax_backward(v @ g.swapaxes(-1, -2), pt, -2)  # dsᵀ
-        gq = gst.swapaxes(-1, -2) @ (k * scale) if needs[0] else None
-        return gq, (gst @ (q * scale) if needs[1] else None), gv
+    def backward(g: Any, out: Any, q: Any, k: Any, scale: float, causal: bool,
+                 needs: tuple = (True, True)) -> tuple:
+        gs = _softmax_backward(g, out, -1)
+        return ((gs @ (k * scale) if needs[0] else None),
+                (gs.swapaxes(-1, -2) @ (q * scale) if needs[1] else None))
 
     @staticmethod
-    def jvp(t: tuple, out: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray,
-            scale: float, causal: bool) -> np.ndarray:
-        pt = _weights_t(q, k, scale, causal)
-        dzt = (k @ t[0].swapaxes(-1, -2) + t[1] @ q.swapaxes(-1, -2)) * scale
-        return (_softmax_backward(dzt, pt, -2).swapaxes(-1, -2) @ v +
-                pt.swapaxes(-1, -2) @ t[2])
+    def jvp(t: tuple, out: np.ndarray, q: np.ndarray, k: np.ndarray, scale: float,
+            causal: bool) -> np.ndarray:
+        dz = (t[0] @ k.swapaxes(-1, -2) + q @ t[1].swapaxes(-1, -2)) * scale
+        return _softmax_backward(dz, out, -1)
 
 
 class Triangle(Function):
