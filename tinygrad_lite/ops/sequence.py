@@ -1,6 +1,7 @@
 """Ops for sequence models: embedding lookup, layer norm (fused, for speed and stability),
 softmax (fused; a "safe" form for attention), the triangles tril/triu, masked_fill, and the
-attention weights softmax(q kᵀ · scale + bias) as a composite of batched matmuls.
+attention weights softmax(q kᵀ · scale + bias): fused (AttentionWeights) without a mask or with
+the causal one, else a composite of batched matmuls.
 
 Shapes: q (..., L, E), k (..., S, E), v (..., S, Ev); every op works on all heads and all
 positions at once (batched matmuls over the leading axes, no loop over heads or time).
@@ -293,8 +294,4 @@ def attention_weights(q: Tensor, k: Tensor, mask: Tensor | None, scale: float) -
         mask = from_numpy(kernel(_additive, data_of(mask), s.dtype))
     return BiasSoftmax.apply(s, mask)
 
-
-def causal_mask(length: int, source: int) -> Tensor:
-    """The bool mask of is_causal: position i takes part for keys j <= i (top-left aligned)."""
-    return from_numpy(np.tril(np.ones((length, source), bool)))
 
