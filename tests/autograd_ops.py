@@ -159,6 +159,7 @@ OPS = {
     # sequence models
     "matmul_broadcast": ([(2, 1, 3, 4), (5, 4, 2)], lambda L, a, b: a @ b, "any"),
     "matmul_4d": ([(2, 3, 4, 5), (2, 3, 5, 2)], lambda L, a, b: a @ b, "any"),
+    "matmul_rows": ([(2, 3, 4), (4, 5)], lambda L, a, b: a @ b, "any"),
     "vec_batched_matmul": ([(4,), (2, 4, 3), (2, 3, 4)],
                            lambda L, v, a, b: (v @ a) * (b @ v), "any"),
     "embedding": ([(5, 3)], lambda L, w: L.F.embedding(L.const(TOKENS), w), "any"),
