@@ -293,5 +293,3 @@ def attention_weights(q: Tensor, k: Tensor, mask: Tensor | None, scale: float) -
     if mask.dtype == np.bool_:
         mask = from_numpy(kernel(_additive, data_of(mask), s.dtype))
     return BiasSoftmax.apply(s, mask)
-
-
