@@ -9,8 +9,8 @@ block 64, width 128, 4 heads), and of its layer norm and attention alone, ours a
 Both libraries use --threads threads (default 1: on a busy 2-core machine more BLAS threads
 wait for each other's cores, see tinygrad_lite/threads.py).
 
-The block: x + proj(attention(ln1(x))), then + fc2(act(fc1(ln2(x)))), act(z) = z σ(1.702 z)
-(a stand-in for GELU with the same cost shape).
+The block: x + proj(attention(ln1(x))), then + fc2(gelu(fc1(ln2(x)))), GELU in its tanh form
+(GPT-2's) in both libraries.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def block(L, F, p, x):
     a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     x = x + F.linear(a.transpose(1, 2).reshape(n, t, c), p["proj_w"], p["proj_b"])
     z = F.linear(F.layer_norm(x, (c,), p["ln2_w"], p["ln2_b"]), p["fc1_w"], p["fc1_b"])
-    return x + F.linear(z * (z * 1.702).sigmoid(), p["fc2_w"], p["fc2_b"])
+    return x + F.linear(F.gelu(z, approximate="tanh"), p["fc2_w"], p["fc2_b"])
 
 
 def shapes() -> dict:

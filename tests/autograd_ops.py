@@ -159,6 +159,7 @@ OPS = {
     # sequence models
     "matmul_broadcast": ([(2, 1, 3, 4), (5, 4, 2)], lambda L, a, b: a @ b, "any"),
     "matmul_4d": ([(2, 3, 4, 5), (2, 3, 5, 2)], lambda L, a, b: a @ b, "any"),
+    "matmul_rows": ([(2, 3, 4), (4, 5)], lambda L, a, b: a @ b, "any"),
     "vec_batched_matmul": ([(4,), (2, 4, 3), (2, 3, 4)],
                            lambda L, v, a, b: (v @ a) * (b @ v), "any"),
     "embedding": ([(5, 3)], lambda L, w: L.F.embedding(L.const(TOKENS), w), "any"),
@@ -176,6 +177,9 @@ OPS = {
     "sdpa_causal": ([(2, 4, 3), (2, 4, 3), (2, 4, 2)],
                     lambda L, q, k, v: L.F.scaled_dot_product_attention(q, k, v, is_causal=True),
                     "any"),
+    "sdpa_causal_broadcast": ([(2, 2, 5, 3), (2, 1, 4, 3), (1, 1, 4, 2)], lambda L, q, k, v:
+                              L.F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                                               scale=0.7), "any"),
     "sdpa_bool_mask": ([(2, 3, 4), (1, 5, 4), (2, 5, 3)], lambda L, q, k, v:
                        L.F.scaled_dot_product_attention(q, k, v, L.const(KEYS)), "any"),
     "sdpa_float_mask": ([(2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5)], lambda L, q, k, v, m:

@@ -38,19 +38,20 @@ from .tensor import Function
 class Instr:
     """One call of the step: out = fn(*args, [into,] **params).
 
-    `into` is a planned buffer passed as the last positional argument (numpy's `out`); `quiet`
-    runs the call with overflow warnings off (σ's e^-x, as Sigmoid.forward does)."""
+    `into` is a planned buffer passed as the last positional argument (numpy's `out`)."""
     fn: Callable
     args: tuple
     params: dict
     out: Any
     into: np.ndarray | None = None
-    quiet: bool = False
 
+
+quiet_exp = np.errstate(over="ignore")(np.exp)  # σ's e^-x, overflow to inf silent (as in eager)
+quiet_exp.__name__ = quiet_exp.__qualname__ = "quiet_exp"
 
 # numpy calls that return a new array and keep no reference to their arguments
 FRESH = {np.matmul, np.add, np.subtract, np.multiply, np.true_divide, np.negative, np.exp,
-         np.add.reduce, np.vdot, operator.mul}
+         quiet_exp, np.add.reduce, np.vdot, operator.mul}
 VIEWS = {np.transpose, np.asarray}  # may return (a view of) their argument
 NO_OUT = {np.vdot, operator.mul}  # FRESH calls without an `out` argument
 
@@ -94,10 +95,9 @@ def _affine_backward(args: tuple, params: dict, out: Any) -> list[Instr] | None:
 def _sigmoid_forward(args: tuple, params: dict, out: Any) -> list[Instr]:
     (x,) = args
     n = np.negative(x)
-    with np.errstate(over="ignore"):
-        e = np.exp(n)
+    e = quiet_exp(n)
     s = np.add(1, e)
-    return [Instr(np.negative, (x,), {}, n), Instr(np.exp, (n,), {}, e, quiet=True),
+    return [Instr(np.negative, (x,), {}, n), Instr(quiet_exp, (n,), {}, e),
             Instr(np.add, (1, e), {}, s), Instr(np.true_divide, (1, s), {}, out)]
 
 
@@ -202,7 +202,7 @@ def eliminate_common(prog: list[Instr], inputs: list = ()) -> tuple[list[Instr],
     made = {id(a) for a in inputs}
     for ins in prog:
         args = tuple(alias.get(id(a), a) for a in ins.args)
-        ins = Instr(ins.fn, args, ins.params, ins.out, ins.into, ins.quiet)
+        ins = Instr(ins.fn, args, ins.params, ins.out, ins.into)
         if not is_pure(ins, ops):  # it may write into an array it is given, or a view's base
             steps = any(isinstance(a, np.ndarray) and id(a) in made for a in _flat(ins.args))
             seen = {} if steps else {k: v for k, v in seen.items()
@@ -347,11 +347,7 @@ def emit(prog: list[Instr], notes: list[str], names: dict, namespace: dict,
             text = f"{_targets(ins.out, names)} = {text}"
             if ins.fn is loss_scale:
                 scalars.add(id(ins.out))
-        if ins.quiet:
-            namespace["errstate"] = np.errstate
-            lines += ['    with errstate(over="ignore"):', f"        {text}"]
-        else:
-            lines.append(f"    {text}")
+        lines.append(f"    {text}")
     return lines
 
 

@@ -17,7 +17,8 @@ from .ops import activations
 from .ops.conv import AvgPool, Conv, ConvTranspose, MaxPool, as_tuple, max_pool_indices
 from .ops.layers import Affine, BinaryCrossEntropy, SquaredError
 from .ops.movement import pad  # noqa: F401 (F.pad)
-from .ops.sequence import LayerNorm, attention_weights, causal_mask, embedding as embedding_op
+from .ops.sequence import (AttentionWeights, LayerNorm, attention_weights,
+                           embedding as embedding_op)
 from .errors import DimError, ShapeError
 from .tensor import Tensor, data_of, from_numpy, kernel
 
@@ -653,8 +654,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if not 0 <= dropout_p <= 1:
         raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1], got "
                          f"{dropout_p}")
-    if is_causal:
-        attn_mask = causal_mask(query.shape[-2], key.shape[-2])
     scale = 1 / np.sqrt(query.shape[-1]) if scale is None else float(scale)
-    weights = attention_weights(query, key, attn_mask, float(scale))
+    if attn_mask is None:  # no mask or the causal one: the fused op
+        weights = AttentionWeights.apply(query, key, scale=float(scale), causal=bool(is_causal))
+    else:
+        weights = attention_weights(query, key, attn_mask, float(scale))
     return dropout(weights, dropout_p) @ value

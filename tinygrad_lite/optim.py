@@ -87,14 +87,16 @@ class Optimizer:
         """Update every parameter that has a grad (in place). A grad made by
         backward(create_graph=True) is a Tensor; its values are used."""
         kernel(self._step)
-        kernel(mark_changed, *[p for p in self.params if grad_of(p) is not None])
 
     def _step(self) -> None:
+        changed = []
         for group in self.param_groups:
             for p in group["params"]:
                 g = grad_of(p)
                 if g is not None:
                     self._update(data_of(p), g, self.state.setdefault(p, {}), group)
+                    changed.append(p)
+        mark_changed(*changed)
 
     def _update(self, data: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError
@@ -185,13 +187,20 @@ class Adam(Optimizer):
             data *= 1 - lr * wd
         elif wd:
             g = g + wd * data
-        m *= b1
-        m += (1 - b1) * g
+        work = np.multiply(g, g, out=np.empty_like(m))  # one scratch array, the same steps
+        work *= 1 - b2
         v *= b2
-        v += (1 - b2) * (g * g)
+        v += work
+        np.multiply(g, 1 - b1, out=work)
+        m *= b1
+        m += work
         step_size = lr / (1 - b1**t)
-        denom = np.sqrt(v) / math.sqrt(1 - b2**t) + group["eps"]
-        data += -step_size * (m / denom)
+        np.sqrt(v, out=work)
+        work /= math.sqrt(1 - b2**t)
+        work += group["eps"]
+        np.divide(m, work, out=work)  # m / denom
+        work *= -step_size
+        data += work
 
 
 class AdamW(Adam):

@@ -362,7 +362,7 @@ def initial_gradient(out: Tensor, gradient: Any, create_graph: bool, fn: str) ->
         if data.size != 1:
             raise RuntimeError(f"{fn}: the output has shape {data.shape}; a non-scalar output "
                                "needs a gradient (an array of that shape)")
-        seed = np.ones(data.shape, data.dtype)  # a constant when a step is captured
+        seed = np.array(1, data.dtype, ndmin=data.ndim)  # ones of out's shape (size 1)
     elif create_graph and isinstance(gradient, Tensor):
         seed = gradient if gradient.dtype == data.dtype else \
             ops.Cast.run(gradient, dtype=data.dtype)

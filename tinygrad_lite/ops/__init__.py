@@ -8,8 +8,8 @@ the formula in its docstring. Grouped as a reader would look for them:
     movement     Reshape Permute GetItem IndexAdd Gather Cat Expand Pad Flip CumSum
     layers       Matmul Affine SquaredError BinaryCrossEntropy (fused, for speed and stability)
     conv         Unfold Fold Conv ConvTranspose MaxPool AvgPool (1, 2 or 3 spatial dims)
-    sequence     Embedding LayerNorm Softmax BiasSoftmax Triangle (tril, triu); masked_fill,
-                 attention
+    sequence     Embedding LayerNorm Softmax BiasSoftmax AttentionWeights (fused: scores,
+                 causal mask, softmax) Triangle (tril, triu); masked_fill, attention
 
 Besides the ops, each module holds the composites built from them that Tensor's methods and
 the package's functions call (cat, stack, pad, where, flatten...). Reach an op as `ops.Sigmoid`:
@@ -28,5 +28,6 @@ from .movement import (Cat, CumSum, Expand, Flip, Gather, GetItem, IndexAdd, Pad
                        Permute, Reshape)
 from .reduce import (AllNonzero, AnyNonzero, Argmax, Argmin, LogSoftmax, Max,  # noqa: F401
                      Min, Norm, Sum)
-from .sequence import BiasSoftmax, Embedding, LayerNorm, Softmax, Triangle  # noqa: F401
+from .sequence import (AttentionWeights, BiasSoftmax, Embedding, LayerNorm,  # noqa: F401
+                       Softmax, Triangle)
 

@@ -21,6 +21,53 @@ def _elementwise_jvp(op: type) -> Any:
     return staticmethod(lambda t, out, x, **p: op.backward(t[0], out, x, **p)[0])
 
 
+def _tanh_inner(x: np.ndarray) -> np.ndarray:
+    """tanh(√(2/π) (x + 0.044715 x³)), a fresh array (GELU's tanh form, few temporaries)."""
+    t = x * x
+    t *= 0.044715 * _K
+    t += _K
+    t *= x
+    return np.tanh(t, out=t)
+
+
+def _gelu_tanh(x: np.ndarray) -> np.ndarray:
+    """x/2 (1 + tanh(√(2/π) (x + 0.044715 x³)))."""
+    y = _tanh_inner(x)
+    y += 1
+    y *= x
+    y *= 0.5
+    return y
+
+
+def _gelu_tanh_backward(g: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """g times the slope of _gelu_tanh (GELU.backward's rule, in place: two arrays)."""
+    th = _tanh_inner(x)
+    d = x * x  # d = x/2 K (1 + 0.134145 x²), the slope's second factor without 1 - th
+    d *= 0.5 * _K * 0.134145
+    d += 0.5 * _K
+    d *= x
+    np.subtract(1, th, out=th)
+    d *= th
+    d += 0.5
+    np.subtract(2, th, out=th)  # 1 + tanh
+    th *= d  # slope = (1 + th)(1/2 + d (1 - th))
+    th *= g
+    return th
+
+
+def in_blocks(rule: Any, *arrays: np.ndarray, size: int = 1 << 16) -> np.ndarray:
+    """rule(*arrays), an elementwise rule on arrays of one shape, computed `size` elements at a
+    time into one result: its temporaries stay in cache and are reused rather than allocated
+    at full size (for activations of a large batch, about a third faster)."""
+    if arrays[0].size <= size:
+        return rule(*arrays)
+    flat = [a.reshape(-1) for a in arrays]
+    out = np.empty(flat[0].shape, np.result_type(*arrays))
+    for i in range(0, out.size, size):
+        out[i:i + size] = rule(*(a[i:i + size] for a in flat))
+    return out.reshape(arrays[0].shape)
+
+
 class GELU(Function):
     """x Φ(x), Φ the standard normal CDF (approximate="none"), or
     x/2 (1 + tanh(√(2/π) (x + 0.044715 x³))) (approximate="tanh");
@@ -29,11 +76,13 @@ class GELU(Function):
     @staticmethod
     def forward(x: np.ndarray, approximate: str) -> np.ndarray:
         if approximate == "tanh":
-            return 0.5 * x * (1 + np.tanh(_K * (x + 0.044715 * x * x * x)))
+            return in_blocks(_gelu_tanh, x)
         return (0.5 * x * (1 + Erf.forward(x * (1 / math.sqrt(2))))).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(g: Any, out: Any, x: Any, approximate: str) -> tuple:
+        if approximate == "tanh" and isinstance(g, np.ndarray):
+            return (in_blocks(_gelu_tanh_backward, g, x),)
         if approximate == "tanh":
             th = Tanh.run(_K * (x + 0.044715 * (x * x * x)))
             slope = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * (_K * (1 + 0.134145 * (x * x)))

@@ -27,6 +27,10 @@ class Matmul(Function):
     def backward(g: Any, out: Any, a: Any, b: Any, needs: tuple = (True, True)) -> tuple:
         if a.ndim == 2 and b.ndim == 2:
             return (g @ b.T if needs[0] else None, a.T @ g if needs[1] else None)
+        if a.ndim > 2 and b.ndim == 2:  # rows (..., n) @ (n, m): as one 2-D product (BLAS's)
+            g2, a2 = g.reshape(-1, g.shape[-1]), a.reshape(-1, a.shape[-1])
+            return ((g2 @ b.T).reshape(a.shape) if needs[0] else None,
+                    a2.T @ g2 if needs[1] else None)
         a2 = a.reshape(1, -1) if a.ndim == 1 else a  # vectors as matrices, and g to match
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
         g2 = g.reshape(g.shape + (1,)) if b.ndim == 1 else g

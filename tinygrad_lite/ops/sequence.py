@@ -1,6 +1,7 @@
 """Ops for sequence models: embedding lookup, layer norm (fused, for speed and stability),
 softmax (fused; a "safe" form for attention), the triangles tril/triu, masked_fill, and the
-attention weights softmax(q kᵀ · scale + bias) as a composite of batched matmuls.
+attention weights softmax(q kᵀ · scale + bias): fused (AttentionWeights) without a mask or with
+the causal one, else a composite of batched matmuls.
 
 Shapes: q (..., L, E), k (..., S, E), v (..., S, Ev); every op works on all heads and all
 positions at once (batched matmuls over the leading axes, no loop over heads or time).
@@ -53,7 +54,7 @@ def _moments(x: Any, axes: tuple, eps: float) -> tuple:
 def _rows(x: np.ndarray, n: int, eps: float) -> tuple:
     """x as rows (-1, D) over its last n axes: x̂ (a fresh array) and 1/σ (a column)."""
     x2 = x.reshape(-1, math.prod(x.shape[x.ndim - n:]))
-    xhat = x2 - x2.mean(axis=1, keepdims=True)
+    xhat = x2 - (np.einsum("ij->i", x2) / x2.shape[1])[:, None]  # einsum: sums of short rows, fast
     var = np.einsum("ij,ij->i", xhat, xhat) / x2.shape[1]
     rstd = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)[:, None]
     xhat *= rstd
@@ -88,7 +89,7 @@ class LayerNorm(Function):
         if needs[0]:
             gx = g2 * w.reshape(-1)
             m2 = np.einsum("ij,ij->i", gx, xhat)[:, None] / xhat.shape[1]
-            gx -= gx.mean(axis=1, keepdims=True)
+            gx -= (np.einsum("ij->i", gx) / xhat.shape[1])[:, None]
             xhat *= m2
             gx -= xhat
             gx *= rstd
@@ -136,12 +137,14 @@ def _softmax_in_place(e: np.ndarray, axis: int, safe: bool) -> np.ndarray:
 
 def _softmax_backward(g: Any, p: Any, axis: int) -> Any:
     """p (g − Σ g p): the gradient of softmax's input, from its output p."""
-    gp = g * p
-    s = gp.sum(axis=axis, keepdims=True)
-    if isinstance(gp, np.ndarray):
-        gp -= p * s  # in place: one array fewer to allocate
-        return gp
-    return gp - p * s
+    if not isinstance(g, np.ndarray):
+        gp = g * p
+        return gp - p * gp.sum(axis=axis, keepdims=True)
+    axes = list(range(p.ndim))
+    s = np.einsum(g, axes, p, axes, [i for i in axes if i != axis % p.ndim])  # Σ g p, in one pass
+    gp = g - np.expand_dims(s, axis)
+    gp *= p
+    return gp
 
 
 class Softmax(Function):
@@ -176,6 +179,37 @@ class BiasSoftmax(Function):
         return gz, gz
 
     jvp = staticmethod(lambda t, out, s, bias: _softmax_backward(t[0] + t[1], out, -1))
+
+
+class AttentionWeights(Function):
+    """p = softmax(q kᵀ · scale) over the last axis, keys after each query masked (weight 0) if
+    `causal`;  ds = p (g − Σ g p),  dq = ds k scale,  dk = dsᵀ q scale;  d(out) = p (dz − Σ p dz),
+    dz = (dq kᵀ + q dkᵀ) scale
+
+    Fused (one pass of scores, mask and softmax, in place). p is computed as pᵀ (keys × queries)
+    and returned as its transposed view: numpy reduces across rows far faster than along short
+    rows, and the reductions of backward then run across rows too."""
+
+    @staticmethod
+    def forward(q: np.ndarray, k: np.ndarray, scale: float, causal: bool) -> np.ndarray:
+        s = k @ q.swapaxes(-1, -2)
+        s *= scale
+        if causal:  # key j takes part for queries i >= j
+            s += _additive(np.tri(s.shape[-1], s.shape[-2], dtype=bool).T, s.dtype)
+        return _softmax_in_place(s, -2, True).swapaxes(-1, -2)
+
+    @staticmethod
+    def backward(g: Any, out: Any, q: Any, k: Any, scale: float, causal: bool,
+                 needs: tuple = (True, True)) -> tuple:
+        gs = _softmax_backward(g, out, -1)
+        return ((gs @ (k * scale) if needs[0] else None),
+                (gs.swapaxes(-1, -2) @ (q * scale) if needs[1] else None))
+
+    @staticmethod
+    def jvp(t: tuple, out: np.ndarray, q: np.ndarray, k: np.ndarray, scale: float,
+            causal: bool) -> np.ndarray:
+        dz = (t[0] @ k.swapaxes(-1, -2) + q @ t[1].swapaxes(-1, -2)) * scale
+        return _softmax_backward(dz, out, -1)
 
 
 class Triangle(Function):
@@ -259,9 +293,3 @@ def attention_weights(q: Tensor, k: Tensor, mask: Tensor | None, scale: float) -
     if mask.dtype == np.bool_:
         mask = from_numpy(kernel(_additive, data_of(mask), s.dtype))
     return BiasSoftmax.apply(s, mask)
-
-
-def causal_mask(length: int, source: int) -> Tensor:
-    """The bool mask of is_causal: position i takes part for keys j <= i (top-left aligned)."""
-    return from_numpy(np.tril(np.ones((length, source), bool)))
-
