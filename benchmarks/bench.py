@@ -359,17 +359,9 @@ def _conv_model():
 
 
 def _conv_step():
-    from tinygrad_lite.functional import log_likelihood
+    from tinygrad_lite.train import training_step
     model = _conv_model()
-    opt = optim.SGD(model.parameters(), lr=CONV_LR)
-
-    def step(x, y):
-        loss = log_likelihood(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    return training_step(model, optim.SGD(model.parameters(), lr=CONV_LR), "log-likelihood")
 
 
 def conv_eager(X, Y, batch):

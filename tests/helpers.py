@@ -43,3 +43,13 @@ def run(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def train(capsys, data, *extra):
+    return run(capsys, "train", "--data-dir", data, "--epochs", "1", "--hidden", "3", *extra)

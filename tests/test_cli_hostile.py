@@ -11,21 +11,14 @@ import time
 import numpy as np
 import pytest
 
-from helpers import data, idx_bytes, in_tmp_folder, run, write_fake_mnist  # noqa: F401 (fixtures)
+from helpers import (data, idx_bytes, in_tmp_folder, one_line, run, train,  # noqa: F401
+                     write_fake_mnist)
 from tinygrad_lite.cli import main
 from tinygrad_lite.models import DigitNet
 from tinygrad_lite.models.zoo import load_checkpoint, save_checkpoint
 from tinygrad_lite.viz import RenderError, render
 
 
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
-
-
-def train(capsys, data, *extra):
-    return run(capsys, "train", "--data-dir", data, "--epochs", "1", "--hidden", "3", *extra)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -10,7 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from helpers import data, in_tmp_folder, run  # noqa: F401 (fixtures)
+from helpers import data, in_tmp_folder, one_line, run, train  # noqa: F401 (fixtures)
 import tinygrad_lite as tl
 import tinygrad_lite.train
 from tinygrad_lite.cli import main
@@ -24,14 +24,6 @@ from tinygrad_lite.models.zoo import activation_bytes, build, save_checkpoint
 MINE = b"a file of the user's"
 
 
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
-
-
-def train(capsys, data, *extra):
-    return run(capsys, "train", "--data-dir", data, "--epochs", "1", "--hidden", "3", *extra)
 
 
 def appearing(monkeypatch, *paths):

@@ -7,6 +7,7 @@ import tinygrad_lite.functional as F
 from tinygrad_lite import Tensor, capture, compiler, nn, optim
 from tinygrad_lite.models import DigitNet
 from tinygrad_lite.ops import Affine, Sigmoid
+from tinygrad_lite.train import training_step
 
 
 def same_bits(a, b) -> bool:
@@ -20,15 +21,8 @@ def run_both(build, make_opt, cost, X, Y, batch, steps):
     models = build(), build()
     opts = [make_opt(m.parameters()) for m in models]
 
-    def stepper(model, opt):
-        def step(x, y):
-            loss = cost(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss
-        return step
-    eager, fast = stepper(models[0], opts[0]), capture(stepper(models[1], opts[1]))
+    eager = training_step(models[0], opts[0], cost)
+    fast = capture(training_step(models[1], opts[1], cost))
     for k in range(steps):
         x, y = X[k * batch:(k + 1) * batch], Y[k * batch:(k + 1) * batch]
         assert same_bits(eager(Tensor(x), Tensor(y)).numpy(), fast(x, y).numpy()), k

@@ -150,9 +150,11 @@ def check_cost(cost: str, out: np.ndarray) -> None:
             "end?). Remove the final softmax, or use cost='quadratic' on the probabilities")
 
 
-def _step(model: Module, optimizer: Optimizer, cost: str) -> Callable[[Tensor, Tensor], Tensor]:
-    """One training step: forward, cost, zero_grad, backward, optimizer step."""
-    cost_fn = COSTS[cost]
+def training_step(model: Module, optimizer: Optimizer,
+                  cost: str | Callable[[Tensor, Any], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
+    """step(x, y): forward, cost (a name in COSTS or a function), zero_grad, backward,
+    optimizer step; returns the cost. What fit runs (and captures)."""
+    cost_fn = COSTS[cost] if isinstance(cost, str) else cost
 
     def train_step(x: Tensor, y: Tensor) -> Tensor:
         loss = cost_fn(model(x), y)
@@ -244,7 +246,7 @@ def fit(model: Module, images: np.ndarray, labels: np.ndarray, optimizer: Optimi
     chosen = pick_threads(batch_size, model) if threads is None else threads
     with blas_threads(chosen):
         targets = _targets(model, images, labels, test, cost, batch_size, dtype)
-    step = _step(model, optimizer, cost)
+    step = training_step(model, optimizer, cost)
     fast = capture(step) if use_capture else None
     if log is not None:
         log(describe_threads(chosen, auto=threads is None))

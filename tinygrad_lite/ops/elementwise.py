@@ -467,10 +467,9 @@ def update_(x: Tensor, name: str, other: Any, alpha: float = 1, augmented: bool 
     For `x += y` (augmented) where x cannot change in place, the result is x + y, a new tensor
     the name is bound to, as Python does for immutable values."""
     if not _in_place(x, other, name):
-        if augmented:
-            out = UPDATES[name].__name__
-            return {"add": x.__add__, "subtract": x.__sub__, "multiply": x.__mul__,
-                    "true_divide": x.__truediv__}[out](other)
+        if augmented:  # x op y as a new tensor, bound to the name by Python
+            return {"add_": operator.add, "sub_": operator.sub, "mul_": operator.mul,
+                    "div_": operator.truediv}[name](x, other)
         raise RuntimeError(f"{name}: in place on a tensor with a graph (or with a value that "
                            f"requires grad) is not supported; write x = x {name[:3]} y")
     y = data_of(operand(x, other))

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..files import write_file
-from ..tensor import Tensor
+from ..tensor import Tensor, unbroadcast
 from .graph import PARAM_COLOR, ROOT_COLOR, Graph, GraphNode
 
 HEATMAP = 32        # the largest heat map embedded, in cells per side (larger arrays: block means)
@@ -95,15 +95,6 @@ def walk(root: Tensor) -> Walk:
     return result
 
 
-def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum g over the axes broadcasting added or stretched, so it has `shape`."""
-    g = np.asarray(g)
-    if g.ndim > len(shape):
-        g = g.sum(axis=tuple(range(g.ndim - len(shape))))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    return g.sum(axis=stretched, keepdims=True) if stretched else g
-
-
 def gradients(w: Walk) -> tuple[dict[int, np.ndarray], dict[tuple[str, int], np.ndarray]]:
     """dC/dt for every tensor that requires grad (C the root), and each op's contribution to
     each input: the reverse sweep, op by op in the engine's order, with each op's backward."""
@@ -119,7 +110,7 @@ def gradients(w: Walk) -> tuple[dict[int, np.ndarray], dict[tuple[str, int], np.
         for k, (i, pg) in enumerate(zip(op.inputs, pgs)):
             if pg is None or not w.tensors[i].requires_grad:
                 continue
-            pg = _unbroadcast(pg, w.tensors[i].shape).astype(w.tensors[i].dtype, copy=False)
+            pg = unbroadcast(np.asarray(pg), w.tensors[i].shape, w.tensors[i].dtype)
             parts[op.id, k] = pg
             grads[i] = grads[i] + pg if i in grads else pg
     return grads, parts
