@@ -27,7 +27,18 @@ from typing import Any
 import numpy as np
 
 from tinygrad_lite.data import Text, get_batch, load_shakespeare
-from tinygrad_lite.models.gpt import GPTConfig  # nanoGPT's fields, shared by both models
+
+
+@dataclass
+class GPTConfig:
+    """nanoGPT's configuration fields. bias: biases in the Linears and LayerNorms."""
+    block_size: int = 64
+    vocab_size: int = 65
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.0
+    bias: bool = True
 
 
 @dataclass
