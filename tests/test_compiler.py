@@ -83,10 +83,10 @@ def run(prog):
     """Execute a program directly, writing into its buffers; the last call's result."""
     value = {}
     for ins in prog:
-        args = [value.get(id(a), a) for a in ins.args] + ([ins.into] if ins.into is not None
-                                                          else [])
+        args = [value.get(id(a), a) for a in ins.args]
+        into = {} if ins.into is None else {"out": ins.into}
         with np.errstate(over="ignore"):
-            out = ins.fn(*args, **ins.params)
+            out = ins.fn(*args, **into, **ins.params)
         value[id(ins.out)] = out
     return out
 
@@ -141,6 +141,55 @@ def test_dead_drops_unread_pure_calls_and_keeps_side_effects():
     assert count == 1 and [i.fn for i in new] == [np.multiply, log.append]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("number", [1, 0.1, 1e-45, 3e38, np.float64(0.1), np.float32(0.1), True])
+def test_scalars_become_arrays_of_the_calls_dtype_with_the_same_bits(dtype, number):
+    a = np.random.default_rng(0).normal(size=7).astype(dtype)
+    with np.errstate(all="ignore"):  # 3e38 overflows float16, alike in both
+        calls = [(f, args, {}, f(*args)) for f, args in
+                 [(np.add, (number, a)), (np.subtract, (a, number)),
+                  (np.multiply, (number, a)), (np.true_divide, (number, a))]]
+        new, count = compiler.scalars_to_arrays(compiler.from_calls(calls))
+        assert count == 4
+        for ins, (_, _, _, eager) in zip(new, calls):
+            assert same_bits(ins.fn(*ins.args), eager), (ins.fn, number, dtype)
+
+
+def test_scalars_leave_computed_numbers_and_integer_results_alone():
+    a, n = np.arange(3, dtype=np.float32), np.arange(3)
+    k = compiler.loss_scale(np.float32(1.0), 0.5)  # a number the step computes
+    prog = compiler.from_calls([(compiler.loss_scale, (np.float32(1.0), 0.5), {}, k),
+                                (np.multiply, (a, k), {}, a * k), (np.add, (n, 1), {}, n + 1)])
+    new, count = compiler.scalars_to_arrays(prog)
+    assert count == 0 and new[1].args[1] is k and new[2].args[1] == 1
+
+
+def test_a_zero_d_parameter_equal_to_a_constant_keeps_its_own_name():
+    """The constant 1.0 (float32) of σ's 1 + e and a 0-d parameter that holds 1.0: the replay
+    must keep reading the parameter, which the optimizer changes."""
+    scale = Tensor(np.array(1.0, np.float32), requires_grad=True)
+    opt = optim.SGD([scale], lr=0.5)
+
+    def step(x):
+        loss = ((x * scale).sigmoid()).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    eager_scale = Tensor(np.array(1.0, np.float32), requires_grad=True)
+    eager_opt = optim.SGD([eager_scale], lr=0.5)
+    fast = capture(step)
+    x = np.linspace(0.1, 1, 5, dtype=np.float32)
+    for _ in range(3):
+        got = fast(x)
+        want = ((Tensor(x) * eager_scale).sigmoid()).sum()
+        eager_opt.zero_grad()
+        want.backward()
+        eager_opt.step()
+        assert same_bits(got.numpy(), want.numpy())
+    assert same_bits(scale.numpy(), eager_scale.numpy()) and scale.item() != 1.0
+
+
 def test_buffers_are_planned_only_for_arrays_that_do_not_escape():
     a = np.arange(3.0)
     t = a + 1
@@ -151,6 +200,24 @@ def test_buffers_are_planned_only_for_arrays_that_do_not_escape():
     new, count = compiler.plan_buffers(prog, [ret])
     assert count == 1 and new[0].into is not None and new[1].into is None
     assert same_bits(run(new[:2]), kept)
+
+
+def test_buffers_are_reused_only_once_their_values_and_views_are_dead():
+    a = np.random.default_rng(0).normal(size=(3, 4))
+    t1 = a + 1
+    view = np.transpose(t1)  # read late: t1's buffer must stay untouched until then
+    t2 = a * 2
+    t3 = t2 - 1
+    t4 = t3 * 3
+    out = np.matmul(view, t4)
+    prog = compiler.from_calls([(np.add, (a, 1), {}, t1), (np.transpose, (t1,), {}, view),
+                                (np.multiply, (a, 2), {}, t2), (np.subtract, (t2, 1), {}, t3),
+                                (np.multiply, (t3, 3), {}, t4), (np.matmul, (view, t4), {}, out)])
+    new, count = compiler.plan_buffers(prog, [out])
+    buffers = [ins.into for ins in new if ins.into is not None]
+    assert count == 4 and len({id(b) for b in buffers}) == 3  # t4 takes t2's buffer
+    assert new[4].into is new[2].into and new[0].into is not new[2].into
+    assert same_bits(run(new), out)
 
 
 def test_source_lists_the_passes_and_their_counts():

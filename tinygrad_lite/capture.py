@@ -161,6 +161,14 @@ def _codegen(rec: Recorder, result: Any) -> tuple[str, dict]:
         if _is_literal(obj):
             return repr(obj)
         if id(obj) not in constants:
+            if (isinstance(obj, np.ndarray) and obj.ndim == 0 and obj.dtype.kind == "f"
+                    and not obj.flags.writeable and obj.base is None):  # a constant number
+                name = f"{obj.dtype.name}_{obj.item()!r}".replace(".", "p").replace("-", "m")
+                if name.isidentifier():  # float32_1p0
+                    name += f"_{len(constants)}" if name in namespace else ""
+                    constants[id(obj)] = name
+                    namespace[name] = obj
+                    return name
             if isinstance(obj, np.dtype):
                 label = obj.name
             elif callable(obj):

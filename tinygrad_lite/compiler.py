@@ -13,8 +13,11 @@ how many places it changed, and `step.source` starts with a comment listing them
               forward and its backward) is computed once;
     dead      a pure call whose result nobody reads is dropped (a kernel with side effects, such
               as an optimizer's step or a gradient's store, and the returned value, are kept);
+    scalars   a constant number given to an elementwise call (σ's 1 + e) becomes a 0-d array of
+              the call's dtype once, at compile time, rather than at every call;
     buffers   a numpy call that can write into an array (`out`) writes into one planned once,
-              at compile time, instead of a new array at every replay.
+              at compile time, instead of a new array at every replay; an array nobody reads
+              any more lends its buffer to a later one of its shape.
 
 Every pass keeps the floating-point operations and their order exactly: a replay stays
 bit-identical to the eager step. Two rewrites that would not are left out on purpose: computing
@@ -38,7 +41,7 @@ from .tensor import Function
 class Instr:
     """One call of the step: out = fn(*args, [into,] **params).
 
-    `into` is a planned buffer passed as the last positional argument (numpy's `out`)."""
+    `into` is a planned buffer the call writes into (numpy's `out`, passed last)."""
     fn: Callable
     args: tuple
     params: dict
@@ -270,6 +273,36 @@ def eliminate_dead(prog: list[Instr], returned: list) -> tuple[list[Instr], int]
     return kept[::-1], len(prog) - len(kept)
 
 
+# --- scalars: numbers as 0-d arrays, converted once ----------------------------------------
+
+ELEMENTWISE = {np.add, np.subtract, np.multiply, np.true_divide}
+
+
+def _constant(number: Any, dtype: np.dtype) -> np.ndarray:
+    """number as a read-only 0-d array of dtype (the source names it by its value)."""
+    a = np.array(number, dtype)
+    a.flags.writeable = False
+    return a
+
+
+def scalars_to_arrays(prog: list[Instr]) -> tuple[list[Instr], int]:
+    """A constant number given to an elementwise call with a float result (σ's 1 + e) is
+    converted by numpy at every call to the result's dtype; convert it once, here, to a 0-d
+    array of that dtype: the same value, so the same bits, and a faster call. A number the
+    step computes (loss_scale's) stays as it is."""
+    computed, made, count = set(), {}, 0
+    for ins in prog:
+        if (ins.fn in ELEMENTWISE and type(ins.out) is np.ndarray
+                and ins.out.dtype.kind == "f"):
+            args = tuple(made.setdefault((a, type(a), ins.out.dtype), _constant(a, ins.out.dtype))
+                         if isinstance(a, (int, float, np.floating)) and id(a) not in computed
+                         else a for a in ins.args)
+            count += sum(a is not b for a, b in zip(args, ins.args))
+            ins.args = args
+        computed.update(id(o) for o in _outs(ins))
+    return prog, count
+
+
 # --- buffers: write into arrays planned once ------------------------------------------------
 
 def _escaping(prog: list[Instr], returned: list) -> set[int]:
@@ -285,16 +318,39 @@ def _escaping(prog: list[Instr], returned: list) -> set[int]:
     return esc
 
 
+def _last_reads(prog: list[Instr]) -> dict[int, int]:
+    """For each array, the index of the last call that reads it, itself or a view of it."""
+    last: dict[int, int] = {}
+    for i in range(len(prog) - 1, -1, -1):
+        ins = prog[i]
+        for r in _reads(ins):
+            last.setdefault(r, i)
+        if ins.fn in VIEWS:  # reading the view later reads its base then
+            for o in _outs(ins):
+                for r in _reads(ins):
+                    last[r] = max(last[r], last.get(id(o), i))
+    return last
+
+
 def plan_buffers(prog: list[Instr], returned: list) -> tuple[list[Instr], int]:
     """Give each array made by a FRESH call with an `out` argument, and kept by no one after
-    the replay, its own buffer, allocated here once; the call writes into it."""
-    esc, count = _escaping(prog, returned), 0
-    for ins in prog:
+    the replay, a buffer allocated here once; the call writes into it. A buffer whose value
+    nobody reads any more is used again for a later array of its shape, dtype and layout, so
+    the step works in few arrays, warm in the cache, as fresh arrays from malloc would be."""
+    esc, last, count = _escaping(prog, returned), _last_reads(prog), 0
+    free: dict[tuple, list] = {}  # (shape, dtype, strides) -> buffers whose values are dead
+    release: dict[int, list] = {}  # call index -> buffers free once that call has run
+    for i, ins in enumerate(prog):
         out = ins.out
         if (ins.fn in FRESH and ins.fn not in NO_OUT and not ins.params and ins.into is None
                 and type(out) is np.ndarray and id(out) not in esc):
-            ins.into = np.empty_like(out)
+            key = (out.shape, out.dtype, out.strides)
+            pool = free.get(key)
+            ins.into = pool.pop() if pool else np.empty_like(out)
+            release.setdefault(last.get(id(out), i), []).append((key, ins.into))
             count += 1
+        for key, buf in release.pop(i, ()):
+            free.setdefault(key, []).append(buf)
     return prog, count
 
 
@@ -303,6 +359,7 @@ PASSES: list[tuple[str, Callable]] = [  # each run(prog, inputs, returned) -> (p
     ("fold", lambda prog, inputs, returned: fold_views(prog, inputs)),
     ("common", lambda prog, inputs, returned: eliminate_common(prog, inputs)),
     ("dead", lambda prog, inputs, returned: eliminate_dead(prog, returned)),
+    ("scalars", lambda prog, inputs, returned: scalars_to_arrays(prog)),
     ("buffers", lambda prog, inputs, returned: plan_buffers(prog, returned)),
 ]
 
@@ -330,12 +387,11 @@ def emit(prog: list[Instr], notes: list[str], names: dict, namespace: dict,
     def arg(a: Any) -> str:
         return names[id(a)] if id(a) in scalars else ref(a)
 
-    n_buffers = 0
+    buffers: dict[int, str] = {}  # a buffer used again keeps its name
     for ins in prog:
         call = [arg(a) for a in ins.args]
         if ins.into is not None:
-            name = f"b{n_buffers}"
-            n_buffers += 1
+            name = buffers.setdefault(id(ins.into), f"b{len(buffers)}")
             namespace[name] = ins.into
             call.append(name)
         call += [f"{k}={ref(v)}" for k, v in ins.params.items()]
