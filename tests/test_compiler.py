@@ -9,6 +9,8 @@ from tinygrad_lite.models import DigitNet
 from tinygrad_lite.ops import Affine, Sigmoid
 from tinygrad_lite.train import training_step
 
+from autograd_ops import OPS, Ours, inputs_for
+
 
 def same_bits(a, b) -> bool:
     """Bit for bit: the same dtype, shape and bytes (so -0.0 differs from 0.0)."""
@@ -70,6 +72,54 @@ def test_random_graphs_replay_bit_identically(sizes, acts, cost, batch, momentum
     Y = rng.uniform(size=(3 * batch, sizes[-1])).astype(dtype)
     run_both(build, lambda p: optim.SGD(p, lr=0.5, momentum=momentum), COSTS[cost],
              X, Y, batch, 3)
+
+
+MADE: dict = {}
+
+
+def _made_once(a):
+    """A constant array as a Tensor made once, on first use (outside the step), as a step
+    would keep it."""
+    a = np.asarray(a)
+    key = (a.tobytes(), a.shape, a.dtype.str)
+    if key not in MADE:
+        MADE[key] = Tensor(a)
+    return MADE[key]
+
+
+class Made(Ours):
+    const = staticmethod(_made_once)
+
+
+def _op_step(name):
+    """Op `name` of tests/autograd_ops.py as a training step of its inputs (the parameters):
+    C = Σ r ⊙ f(params) for the step's input r, backward, SGD with momentum."""
+    params = [Tensor(a.copy(), requires_grad=True) for a in inputs_for(name)]
+    opt = optim.SGD(params, lr=0.01, momentum=0.9)
+
+    def step(r):
+        loss = (OPS[name][1](Made, *params) * r).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    return params, step
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_op_in_a_captured_step_replays_bit_identically(name):
+    eager_params, eager = _op_step(name)
+    fast_params, step = _op_step(name)
+    fast = capture(step)
+    shape = OPS[name][1](Made, *[Tensor(a) for a in inputs_for(name)]).shape
+    rng = np.random.default_rng(1)
+    with np.errstate(all="ignore"):  # a step may leave an op's domain: alike in both
+        for k in range(4):
+            r = rng.standard_normal(shape)
+            assert same_bits(eager(Tensor(r)).numpy(), fast(r).numpy()), (name, k)
+    assert fast.captures == 1
+    for p, q in zip(eager_params, fast_params):
+        assert same_bits(p.numpy(), q.numpy()) and same_bits(p.grad, q.grad)
 
 
 # --- each pass alone -------------------------------------------------------------------------
