@@ -256,10 +256,14 @@ class CapturedStep:
         self.captures = 0  # how many times the step was captured (a change re-captures it)
 
     def __call__(self, *inputs: Any) -> Any:
-        arrays = [x if x.__class__ is np.ndarray else _input_array(x, i)
-                  for i, x in enumerate(inputs)]
-        if self._replay is None or not self._unchanged():
-            return self._capture(arrays)
+        arrays: Any = inputs
+        for x in inputs:
+            if x.__class__ is not np.ndarray:
+                arrays = [_input_array(x, i) for i, x in enumerate(inputs)]
+                break
+        if self._replay is None or (
+                (module_changes(), replacements()) != self._clock and not self._unchanged()):
+            return self._capture(list(arrays))
         if len(arrays) != self._n_inputs:
             raise CaptureError(f"this step was captured for {self._n_inputs} inputs, "
                                f"got {len(arrays)}")
@@ -271,12 +275,10 @@ class CapturedStep:
         return None
 
     def _unchanged(self) -> bool:
-        """Whether what the replay assumes still holds (checked in full only after a module's
-        attribute was set or a tensor's array replaced somewhere since the last check)."""
-        clock = (module_changes(), replacements())
-        if clock == self._clock:
-            return True
-        self._clock = clock
+        """Whether what the replay assumes still holds, checked in full (__call__ asks only
+        after a module's attribute was set or a tensor's array replaced somewhere since the
+        last check)."""
+        self._clock = (module_changes(), replacements())
         return _state(*self._guarded) == self._state
 
     def _capture(self, arrays: list[np.ndarray]) -> Any:
