@@ -270,6 +270,20 @@ def test_buffers_are_reused_only_once_their_values_and_views_are_dead():
     assert same_bits(run(new), out)
 
 
+def test_the_replay_deletes_each_variable_after_its_last_use():
+    """The replay frees arrays as the eager step does: each variable but the returned one is
+    deleted once read for the last time, and the result is unchanged."""
+    step = capture(lambda x: ((x * 2.0) * 3.0).sum())
+    x = np.ones((4, 5), np.float32)
+    step(x)
+    lines = step.source.splitlines()
+    assigned = {ln.split("=")[0].strip() for ln in lines if ln.startswith("    v") and "=" in ln}
+    deleted = {n.strip() for ln in lines if ln.startswith("    del ") for n in ln[8:].split(",")}
+    returned = lines[-1].split()[-1]
+    assert len(assigned) == 3 and assigned - {returned} == deleted
+    assert same_bits(step(x).numpy(), np.float32(120.0))
+
+
 def test_source_lists_the_passes_and_their_counts():
     step = capture(lambda x, y: F.quadratic_cost(x, y))
     step(np.ones((2, 3), np.float32), np.zeros((2, 3), np.float32))

@@ -192,7 +192,7 @@ def _codegen(rec: Recorder, result: Any) -> tuple[str, dict]:
     returned = [data_of(r) for r in (result if isinstance(result, tuple) else (result,))
                 if isinstance(r, Tensor)]
     prog, notes = compiler.compile_calls(rec.calls, rec.inputs, returned)
-    lines = compiler.emit(prog, notes, names, namespace, ref, const)
+    lines = compiler.emit(prog, notes, names, namespace, ref, const, returned)
     ret = (ref(data_of(result)) if isinstance(result, Tensor) else
            "(" + ", ".join(ref(data_of(r)) for r in result) + ",)" if isinstance(result, tuple)
            else "None")

@@ -378,17 +378,21 @@ def compile_calls(calls: list[tuple], inputs: list, returned: list,
 
 
 def emit(prog: list[Instr], notes: list[str], names: dict, namespace: dict,
-         ref: Callable[[Any], str], const: Callable[[Any], str]) -> list[str]:
+         ref: Callable[[Any], str], const: Callable[[Any], str], keep: list = ()) -> list[str]:
     """Lines of the step's body: `names` maps ids of arrays to their names in the source, and
-    `ref`/`const` name an argument or a constant (capture's code generator lends them)."""
+    `ref`/`const` name an argument or a constant (capture's code generator lends them). A
+    variable is deleted after its last use, unless it is in `keep` (returned), so the step
+    holds no more memory than the eager step, which frees each array as it is done with it."""
     lines = ["    # passes (what each changed):"] + [f"    #   {n}" for n in notes] if notes else []
     scalars: set[int] = set()  # ids of Python numbers computed by the step (loss_scale)
+    last = {r: i for i, ins in enumerate(prog) for r in _reads(ins)}
+    variables, kept = set(), {id(k) for k in keep}
 
     def arg(a: Any) -> str:
         return names[id(a)] if id(a) in scalars else ref(a)
 
     buffers: dict[int, str] = {}  # a buffer used again keeps its name
-    for ins in prog:
+    for i, ins in enumerate(prog):
         call = [arg(a) for a in ins.args]
         if ins.into is not None:
             name = buffers.setdefault(id(ins.into), f"b{len(buffers)}")
@@ -400,10 +404,18 @@ def emit(prog: list[Instr], notes: list[str], names: dict, namespace: dict,
         if ins.into is not None:
             names[id(ins.out)] = name
         else:
+            before = set(names)
             text = f"{_targets(ins.out, names)} = {text}"
+            variables.update(set(names) - before)
             if ins.fn is loss_scale:
                 scalars.add(id(ins.out))
         lines.append(f"    {text}")
+        done = [o for o in {*_reads(ins), *(id(o) for o in _outs(ins))}
+                if o in variables and o not in kept and last.get(o, i) <= i]
+        if done:
+            lines.append("    del " + ", ".join(sorted((names[o] for o in done),
+                                                         key=lambda n: int(n[1:]))))
+            variables.difference_update(done)
     return lines
 
 
