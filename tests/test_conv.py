@@ -685,3 +685,86 @@ def test_one_example_without_a_batch_axis_matches_torch(torch, name, xs, ws):
     b = getattr(torch.nn.functional, name)(*theirs, stride=2, groups=groups)
     assert a.shape == tuple(b.shape)
     assert_same(torch, ours, theirs, a, b)
+
+
+# ----------------------------------------------------------------------------------------------
+# Tiling max pools (stride = kernel, no padding or dilation: the conv nets' 2x2 pool) take a
+# path of their own, without windows or a fold: the same values and gradients, bit for bit.
+
+@st.composite
+def tiling_cases(draw):
+    nd = draw(st.integers(1, 3))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    sizes = tuple(draw(st.integers(k, 2 * k + 1)) for k in kernel)  # some cut a last tile short
+    fill = draw(st.sampled_from(["ties", "normal", "nan", "-inf"]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return (draw(small), draw(small), *sizes), kernel, fill, dtype, draw(st.integers(0, 99))
+
+
+def tiling_input(shape, fill, dtype, seed):
+    """Small integers (many ties), normal values, or ties with NaN or -inf sprinkled in (whole
+    windows of -inf, windows with two NaN)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=shape) if fill == "normal" else rng.integers(0, 3, shape).astype(float)
+    if fill in ("nan", "-inf"):
+        x[rng.random(shape) < 0.3] = np.nan if fill == "nan" else -np.inf
+    return x.astype(dtype)
+
+
+def same_bits(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+@settings(max_examples=60)
+@given(tiling_cases())
+def test_tiling_max_pool_matches_the_window_path_bit_for_bit(case):
+    from tinygrad_lite.ops import MaxPool, conv
+    shape, kernel, fill, dtype, seed = case
+    x = tiling_input(shape, fill, dtype, seed)
+    geometry = dict(kernel=kernel, stride=kernel, padding=(0,) * len(kernel))
+    out = MaxPool.forward(x, **geometry)
+    g = np.random.default_rng(seed + 1).normal(size=out.shape).astype(dtype)
+    g[..., 0] = -g[..., 0] ** 2  # negative: the zeros of the other taps are -0.0
+    dx = MaxPool.backward(g, out, x, **geometry)[0]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv, "_tiling", lambda *args: False)
+        slow = MaxPool.forward(x, **geometry)
+        slow_dx = MaxPool.backward(g, slow, x, **geometry)[0]
+    assert out.dtype == slow.dtype and np.array_equal(out, slow, equal_nan=True)
+    assert same_bits(dx, slow_dx)
+
+
+def test_the_conv_nets_pool_takes_the_tiling_path():
+    """No window view, no hits array, no fold: the window path's helpers are not called."""
+    from tinygrad_lite.ops import conv
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the window path was taken")
+    x = leaf(np.random.default_rng(0).integers(0, 3, (2, 3, 24, 24)).astype(float))
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("_windows", "_first_maxima", "_fold"):
+            patch.setattr(conv, name, refuse)
+        F.max_pool2d(x, 2).sum().backward()
+    assert x.grad.reshape(2, 3, 12, 2, 12, 2).sum(axis=(3, 5)).min() == 1  # one 1 per window
+
+
+def test_tiling_max_pool_of_integers_and_a_kernel_of_ones():
+    x = np.random.default_rng(0).integers(-5, 5, (2, 3, 5, 7))
+    np.testing.assert_array_equal(F.max_pool2d(Tensor(x), 2).data,
+                                  x[:, :, :4, :6].reshape(2, 3, 2, 2, 3, 2).max(axis=(3, 5)))
+    y = F.max_pool2d(Tensor(x), 1).data
+    np.testing.assert_array_equal(y, x)
+    assert not np.shares_memory(y, x)
+
+
+@settings(max_examples=30)
+@given(tiling_cases().filter(lambda case: len(case[1]) < 3 and case[2] != "nan"))
+def test_tiling_max_pools_match_torch(torch, case):
+    """Ties go to the first maximum in row-major order, as PyTorch sends them; -inf windows to
+    their first entry."""
+    shape, kernel, fill, _, seed = case
+    name = f"max_pool{len(kernel)}d"
+    (ours,), (theirs,) = both(torch, [tiling_input(shape, fill, np.float64, seed)])
+    assert_same(torch, [ours], [theirs], getattr(F, name)(ours, kernel),
+                getattr(torch.nn.functional, name)(theirs, kernel), seed)

@@ -6,7 +6,7 @@ how many places it changed, and `step.source` starts with a comment listing them
 
     lower     an op's forward or backward whose body is a few numpy calls (Affine, Sigmoid,
               SquaredError, Matmul) becomes those calls, in the same order, so the passes after
-              can see its parts;
+              can see its parts (not Sigmoid on arrays that its kernel takes in blocks);
     fold      a transpose of a parameter (Wᵀ) is taken once, at compile time: the optimizers
               change parameters in place, so the view stays valid;
     common    a pure numpy call repeated with the same arguments (SquaredError's a - y, in its
@@ -34,6 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .ops import Affine, Matmul, Sigmoid, SquaredError
+from .ops.blocks import in_blocks
 from .tensor import Function
 
 
@@ -95,8 +96,10 @@ def _affine_backward(args: tuple, params: dict, out: Any) -> list[Instr] | None:
     return code
 
 
-def _sigmoid_forward(args: tuple, params: dict, out: Any) -> list[Instr]:
+def _sigmoid_forward(args: tuple, params: dict, out: Any) -> list[Instr] | None:
     (x,) = args
+    if in_blocks(x):  # large: the op's own kernel, in cache-sized blocks
+        return None
     n = np.negative(x)
     e = quiet_exp(n)
     s = np.add(1, e)
@@ -104,8 +107,10 @@ def _sigmoid_forward(args: tuple, params: dict, out: Any) -> list[Instr]:
             Instr(np.add, (1, e), {}, s), Instr(np.true_divide, (1, s), {}, out)]
 
 
-def _sigmoid_backward(args: tuple, params: dict, out: Any) -> list[Instr]:
+def _sigmoid_backward(args: tuple, params: dict, out: Any) -> list[Instr] | None:
     g, y = args[0], args[1]
+    if in_blocks(g, y):
+        return None
     a, b = np.multiply(g, y), np.subtract(1, y)
     return [Instr(np.multiply, (g, y), {}, a), Instr(np.subtract, (1, y), {}, b),
             Instr(np.multiply, (a, b), {}, out[0])]

@@ -3,23 +3,28 @@ of convolutional networks.
 
 Each op sees its input through windows: a strided view of shape (N, C, *out, *kernel) whose
 [n, c, p...] entry is the kernel-sized patch under output position p (its taps `dilation`
-apart), made without copying. A convolution is then one matrix product of the weight with the
-windows (per group of channels); a pool one elementwise max or add per kernel offset. The
-windows' adjoint, Fold, adds each kernel offset's share back into the input, one strided add
-per offset (no Python loop over pixels). The transposed convolution is the convolution's
+apart), made without copying. A convolution is then one matrix product of the weight and bias
+with the windows, copied once in the product's order with a row of ones added (per group of
+channels); a pool one elementwise max or add per kernel offset. The windows' adjoint, Fold,
+adds each kernel offset's share back into the input, one strided add per offset (no Python
+loop over pixels). A max pool whose windows tile the input (stride = kernel, as in the conv
+nets' 2x2 pool) needs no windows: a max over every k-th row of each dim, and a gradient
+written straight into the winning pixels. The transposed convolution is the convolution's
 adjoint: its forward is the convolution's input-gradient and its backward is the convolution,
 so each of the two differentiates through the other and every rule differentiates again.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..errors import ShapeError
-from ..tensor import Function, data_of
+from ..tensor import Function, Tensor, data_of
+from .blocks import BLOCK
 from .movement import Expand
 
 
@@ -144,50 +149,92 @@ def _per_group(w: Any, groups: int) -> Any:
     return w.reshape(w.shape[0], -1) if groups == 1 else w.reshape(groups, w.shape[0] // groups, -1)
 
 
-def _conv_weight_grad(g: Any, x: Any, w_shape: tuple, geometry: dict) -> Any:
-    """dw[o, c, i..] = Σ_n,p g[n, o, p..] x[n, g(o)·C/groups + c, s·p + d·i ..]: the windows of
-    x against g, per group (works on arrays and Tensors)."""
+def _columns(x: np.ndarray, kernel: tuple, geometry: dict, sizes: tuple | None = None,
+             ones: bool = False) -> tuple:
+    """x's windows copied once into the matrices of a convolution's product, and the output
+    sizes: (N, C·K, L) for one group, (N, G, C/G·K, L) for G (L the output positions, cut to
+    `sizes` if given). With `ones`, each group's matrix gets one more row, of ones: the bias's
+    input, so that [w | b] @ [cols; 1] = w @ cols + b and g @ [cols; 1]ᵀ = [dw | db], one
+    product each with no pass of its own."""
+    groups, nd, (n, c) = geometry["groups"], len(kernel), x.shape[:2]
+    win = Unfold.forward(x, kernel, geometry["stride"], geometry["padding"],
+                         geometry["dilation"])  # (N, C, *kernel, *out), a view
+    win = win if sizes is None else _crop(win, sizes)
+    rows, out = c // groups * math.prod(kernel), win.shape[2 + nd:]
+    cols = np.empty((n, groups, rows + int(ones), math.prod(out)), x.dtype)
+    # splitting the axes of a slice gives a view, so the copy lands in cols
+    cols[:, :, :rows].reshape(n, groups, c // groups, *win.shape[2:])[...] = \
+        win.reshape(n, groups, c // groups, *win.shape[2:])
+    if ones:
+        cols[:, :, rows] = 1
+    return (cols[:, 0] if groups == 1 else cols), out
+
+
+def _conv_weight_grad(g: Any, x: Any, w_shape: tuple, geometry: dict,
+                      bias: bool = False) -> tuple:
+    """dw[o, c, i..] = Σ_n,p g[n, o, p..] x[n, g(o)·C/groups + c, s·p + d·i ..]: g against the
+    windows of x, per group; with `bias`, also db[o] = Σ_n,p g[n, o, p..] from the same product
+    (g against the windows' row of ones), else None. On Tensors (create_graph) through Unfold,
+    whose backward is Fold, and db is None."""
     groups, nd = geometry["groups"], len(w_shape) - 2
-    cols = Unfold.run(x, kernel=w_shape[2:], stride=geometry["stride"],
-                      padding=geometry["padding"], dilation=geometry["dilation"])
-    cols = _grouped(_crop(cols, g.shape[2:]), groups, nd)  # (N, G, C/G · K, L)
-    gw = (_grouped(g, groups, 0) @ cols.swapaxes(-1, -2)).sum(axis=0)  # (G, O/G, C/G · K)
-    return gw.reshape(w_shape)
+    if isinstance(g, Tensor) or isinstance(x, Tensor):
+        cols = Unfold.run(x, kernel=w_shape[2:], stride=geometry["stride"],
+                          padding=geometry["padding"], dilation=geometry["dilation"])
+        cols, bias = _grouped(_crop(cols, g.shape[2:]), groups, nd), False
+    else:
+        cols, _ = _columns(x, w_shape[2:], geometry, g.shape[2:], bias)  # (N, G, C/G·K [+1], L)
+    gw = (_grouped(g, groups, 0) @ cols.swapaxes(-1, -2)).sum(axis=0)  # (G, O/G, C/G·K [+1])
+    if not bias:
+        return gw.reshape(w_shape), None
+    return gw[..., :-1].reshape(w_shape), gw[..., -1].reshape(-1)
 
 
-def _conv_forward(x: np.ndarray, w: np.ndarray, stride: tuple, padding: tuple,
-                  dilation: tuple, groups: int) -> np.ndarray:
-    o, nd = w.shape[0], w.ndim - 2
-    cols = Unfold.forward(x, w.shape[2:], stride, padding, dilation)
-    y = _per_group(w, groups) @ _grouped(cols, groups, nd)  # (G, O/G, C/G K) @ (N, G, C/G K, L)
-    return y.reshape(x.shape[0], o, *cols.shape[2 + nd:])
+def _conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+                  geometry: dict) -> np.ndarray:
+    """(N, O, *out): w's product with x's windows per group, b the weight of their row of ones."""
+    groups = geometry["groups"]
+    cols, out = _columns(x, w.shape[2:], geometry, ones=b is not None)
+    wb = _per_group(w, groups)  # (G, O/G, C/G·K), or (O, C·K) for one group
+    if b is not None:
+        wb = np.concatenate([wb, b.reshape(*wb.shape[:-1], 1)], axis=-1)  # [w | b]
+    y = wb @ cols  # (G, O/G, C/G·K [+1]) @ (N, G, C/G·K [+1], L)
+    return y.reshape(x.shape[0], w.shape[0], *out)
+
+
+def _bias_grad(g: Any) -> Any:
+    """db[o] = Σ_n,p g[n, o, p..]: the batch summed first (whole contiguous slabs added, the
+    fastest order), then each channel's positions."""
+    return g.sum(axis=0).sum(axis=tuple(range(1, g.ndim - 1)))
 
 
 class Conv(Function):
     """out[n,o,p..] = b[o] + Σ_c,i.. w[o,c,i..] x[n, g(o)·C/G + c, s·p + d·i ..] (x padded;
-    cross-correlation, G groups), one matrix product of w with x's windows per group;
-    dx = conv_transpose(g, w) (the adjoint),  dw[o,c,i..] = Σ_n,p g[n,o,p..] x[n,c,s·p+d·i..],
-    db[o] = Σ_n,p g[n,o,p..];  d(out) = conv(dx, w) + conv(x, dw) + db"""
+    cross-correlation, G groups), one matrix product of [w | b] with x's windows and a row of
+    ones per group;  dx = conv_transpose(g, w) (the adjoint),
+    dw[o,c,i..] = Σ_n,p g[n,o,p..] x[n,c,s·p+d·i..],  db[o] = Σ_n,p g[n,o,p..] (one product of
+    g with the windows and the ones);  d(out) = conv(dx, w) + conv(x, dw) + db"""
 
     @staticmethod
     def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: tuple,
                 padding: tuple, dilation: tuple | None = None, groups: int = 1) -> np.ndarray:
-        y = _conv_forward(x, w, stride, padding, _ones(w.ndim - 2, dilation), groups)
-        return y if b is None else y + b.reshape(-1, *(1,) * (w.ndim - 2))
+        geometry = dict(stride=stride, padding=padding, dilation=_ones(w.ndim - 2, dilation),
+                        groups=groups)
+        return _conv_forward(x, w, b, geometry)
 
     @staticmethod
     def backward(g: Any, out: Any, x: Any, w: Any, b: Any = None, *, stride: tuple,
                  padding: tuple, dilation: tuple | None = None, groups: int = 1,
                  needs: tuple = (True, True, True)) -> tuple:
         geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-        gx = gw = None
+        gx = gw = db = None
         if needs[0]:
             gx = ConvTranspose.run(g, w, size=x.shape[2:], **geometry)
+        with_bias = b is not None and needs[2]
         if needs[1]:
-            gw = _conv_weight_grad(g, x, w.shape, geometry)
-        if b is None:
-            return gx, gw
-        return gx, gw, (g.sum(axis=(0, *range(2, g.ndim))) if needs[2] else None)
+            gw, db = _conv_weight_grad(g, x, w.shape, geometry, with_bias)
+        if with_bias and db is None:
+            db = _bias_grad(g)
+        return (gx, gw) if b is None else (gx, gw, db)
 
     @staticmethod
     def jvp(t: tuple, out: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
@@ -222,10 +269,10 @@ class ConvTranspose(Function):
         if needs[0]:
             gx = _crop(Conv.run(g, w, **geometry), x.shape[2:])
         if needs[1]:
-            gw = _conv_weight_grad(x, g, w.shape, geometry)
+            gw, _ = _conv_weight_grad(x, g, w.shape, geometry)
         if b is None:
             return gx, gw
-        return gx, gw, (g.sum(axis=(0, *range(2, g.ndim))) if needs[2] else None)
+        return gx, gw, (_bias_grad(g) if needs[2] else None)
 
     @staticmethod
     def jvp(t: tuple, out: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
@@ -274,15 +321,85 @@ def _first_maxima(x: np.ndarray, out: np.ndarray, kernel: tuple, stride: tuple,
     return hits
 
 
+def _tiling(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+            extra: tuple | None) -> bool:
+    """Whether a pool's windows tile the input side by side (stride = kernel, no padding, no
+    dilation, no ceil_mode windows): each pixel is then in one window at most."""
+    return (tuple(kernel) == tuple(stride) and not any(padding) and not any(extra or ())
+            and all(d == 1 for d in dilation))
+
+
+def _taps(kernel: tuple, sizes: tuple, offset: tuple) -> tuple:
+    """The index of one tap of every tile: rows i, i + k, i + 2k ... of each spatial dim,
+    within the `sizes` covered by whole tiles."""
+    return (slice(None), slice(None), *(slice(i, n, k) for i, n, k in zip(offset, sizes, kernel)))
+
+
+def _tile_max(x: np.ndarray, kernel: tuple) -> np.ndarray:
+    """The maximum of each tile (kernel = stride), one spatial dim at a time from the last:
+    out = max over i of x[..., i::k] (NaN wins, as in np.maximum). No window view is needed,
+    and each max runs over long evenly strided rows, the fastest numpy strides over."""
+    out = x = _crop(x, tuple(n // k * k for n, k in zip(x.shape[2:], kernel)))
+    for axis in range(x.ndim - 1, 1, -1):
+        k = kernel[axis - 2]
+        if k > 1:
+            taps = [out[(slice(None),) * axis + (slice(i, None, k),)] for i in range(k)]
+            out = np.maximum(taps[0], taps[1])
+            for tap in taps[2:]:
+                np.maximum(out, tap, out=out)
+    return out.copy() if out is x else out
+
+
+def _tile_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray, kernel: tuple) -> np.ndarray:
+    """dx of a tiling max pool: each tile's g to its first maximum in row-major order (its first
+    NaN if it holds one), as _first_maxima rules, written straight into dx's taps: no window
+    view, no hits array, no fold. Pixels past the last whole tile get 0. A few examples at a
+    time (about 2 BLOCK pixels), so that their x, dx and masks stay in a core's L2 cache."""
+    sizes = tuple(n // k * k for n, k in zip(x.shape[2:], kernel))
+    dx = (np.empty if sizes == x.shape[2:] else np.zeros)(x.shape, g.dtype)
+    nan = np.isnan(out) if out.dtype.kind == "f" and np.isnan(out).any() else None
+    step = max(1, 2 * BLOCK // max(1, math.prod(x.shape[1:])))
+    for lo in range(0, len(x), step):
+        part = slice(lo, lo + step)
+        _route(g[part], x[part], out[part], None if nan is None else nan[part], dx[part],
+               kernel, sizes)
+    return dx
+
+
+def _route(g: np.ndarray, x: np.ndarray, out: np.ndarray, nan: np.ndarray | None,
+           dx: np.ndarray, kernel: tuple, sizes: tuple) -> None:
+    """dx[tap] = g at the tiles whose first maximum is that tap, tap by tap in row-major order
+    (nan: where out is NaN, whose first NaN wins)."""
+    offsets = list(np.ndindex(*kernel))
+    free = None  # tiles whose first maximum is still to be met
+    for offset in offsets:
+        tap = _taps(kernel, sizes, offset)
+        if free is not None and offset == offsets[-1]:
+            hit = free  # the maximum is somewhere: in the last tap if in none before
+        else:
+            hit = x[tap] == out
+            if nan is not None:
+                hit |= nan & np.isnan(x[tap])
+            if free is None:
+                free = ~hit
+            else:
+                hit &= free
+                free ^= hit
+        np.multiply(g, hit, out=dx[tap])
+
+
 class MaxPool(Function):
     """out = max of each window (taps `dilation` apart; padding counts as -inf; NaN if the
     window holds one);  dx = g routed to the window's first maximum in row-major order
-    (PyTorch's rule for ties; never the padding);  d(out) = dx at that maximum"""
+    (PyTorch's rule for ties; never the padding);  d(out) = dx at that maximum. Windows that
+    tile the input take _tile_max and _tile_grad: the same values, bit for bit"""
 
     @staticmethod
     def forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple,
                 dilation: tuple | None = None, extra: tuple | None = None) -> np.ndarray:
         dilation = _ones(len(kernel), dilation)
+        if _tiling(kernel, stride, padding, dilation, extra):
+            return _tile_max(x, kernel)
         win = _windows(_pad(x, padding, _lowest(x.dtype), extra), kernel, stride, dilation)
         return _across(win, np.maximum, len(kernel))
 
@@ -290,6 +407,8 @@ class MaxPool(Function):
     def backward(g: Any, out: Any, x: Any, kernel: tuple, stride: tuple, padding: tuple,
                  dilation: tuple | None = None, extra: tuple | None = None) -> tuple:
         dilation = _ones(len(kernel), dilation)
+        if isinstance(g, np.ndarray) and _tiling(kernel, stride, padding, dilation, extra):
+            return (_tile_grad(g, data_of(x), data_of(out), kernel),)
         hits = _first_maxima(data_of(x), data_of(out), kernel, stride, padding, dilation, extra)
         parts = g.reshape(*g.shape[:2], *(1,) * len(kernel), *g.shape[2:]) * hits
         return (Fold.run(parts, shape=x.shape, stride=stride, padding=padding,

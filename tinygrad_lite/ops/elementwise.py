@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..tensor import (Function, Tensor, composite, data_of, is_grad_enabled, kernel, mark_changed,
                       operand)
+from .blocks import blockwise, in_blocks
 
 
 class Add(Function):
@@ -91,12 +92,14 @@ class Sigmoid(Function):
 
     @staticmethod
     @np.errstate(over="ignore")
-    def forward(x: np.ndarray) -> np.ndarray:
-        return 1 / (1 + np.exp(-x))
+    def forward(x: np.ndarray) -> np.ndarray:  # a large x in cache-sized blocks
+        return blockwise(lambda x, out: np.divide(1, 1 + np.exp(-x), out=out), x)
 
     @staticmethod
     def backward(g: Any, out: Any, x: Any) -> tuple:
-        return (g * out * (1 - out),)
+        if not in_blocks(g, out):  # small, or Tensors (create_graph)
+            return (g * out * (1 - out),)
+        return (blockwise(lambda g, s, into: np.multiply(g * s, 1 - s, out=into), g, out),)
 
     jvp = staticmethod(lambda t, out, x: t[0] * out * (1 - out))
 
