@@ -78,3 +78,26 @@ def test_a_captured_step_with_large_activations_is_bit_identical_to_eager():
     for p, q in zip(models[0].parameters(), models[1].parameters()):
         assert same_bits(p.data, q.data) and same_bits(p.grad, q.grad)
     assert "Sigmoid_forward" in fast.source and "Sigmoid_backward" in fast.source
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_in_blocks_gives_the_bits_of_the_whole_array(approximate, dtype):
+    """GELU's blocked kernels against the same rules run on the whole array at once (blocks
+    of the size of the array), forward and backward."""
+    from tinygrad_lite.ops import GELU
+    import tinygrad_lite.ops.blocks as blocks
+    x, g = large(dtype) / 10, large(dtype, seed=3)
+    x[:5] = [0.0, -0.0, 1e-30, np.inf, -np.inf]
+    with np.errstate(all="ignore"):
+        y = GELU.forward(x, approximate)
+        dx = GELU.backward(g, y, x, approximate)[0]
+        saved = blocks.BLOCK
+        blocks.BLOCK = x.size  # one block: the whole array
+        try:
+            assert same_bits(GELU.forward(x, approximate), y)
+            assert same_bits(GELU.backward(g, y, x, approximate)[0], dx)
+        finally:
+            blocks.BLOCK = saved
+    small = x[:1000]
+    assert same_bits(GELU.forward(small, approximate), y[:1000])

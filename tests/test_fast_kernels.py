@@ -4,23 +4,12 @@ import numpy as np
 
 import tinygrad_lite.functional as F
 from tinygrad_lite import Tensor
-from tinygrad_lite.ops.activations import GELU, in_blocks
-
-
-def test_in_blocks_is_bit_identical_to_the_whole_array():
-    rng = np.random.default_rng(0)
-    x = (rng.standard_normal((3, 70001)) * 3).astype(np.float32)  # > one block, a ragged end
-    g = rng.standard_normal(x.shape).astype(np.float32)
-    rule = lambda g, x: g * np.tanh(x) + x  # noqa: E731
-    whole, blocks = rule(g, x), in_blocks(rule, g, x, size=4096)
-    assert blocks.shape == x.shape and blocks.dtype == np.float32
-    assert np.array_equal(whole, blocks)
-    assert not np.array_equal(whole, in_blocks(lambda g, x: g * x, g, x, size=4096))
+from tinygrad_lite.ops.activations import GELU
 
 
 def test_gelu_tanh_in_blocks_matches_its_formula():
     rng = np.random.default_rng(1)
-    x = rng.standard_normal(200_000)  # float64, several blocks
+    x = rng.standard_normal(300_000)  # float64, 2.4 MB: several blocks
     k = np.sqrt(2 / np.pi)
     th = np.tanh(k * (x + 0.044715 * x**3))
     np.testing.assert_allclose(GELU.forward(x, "tanh"), 0.5 * x * (1 + th), rtol=1e-13)

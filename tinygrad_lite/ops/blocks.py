@@ -22,8 +22,9 @@ def in_blocks(*arrays: Any) -> bool:
     """Whether blockwise splits these arguments: C-contiguous float arrays of one shape, each
     larger than LARGE."""
     first = arrays[0]
-    return all(type(a) is np.ndarray and a.dtype.kind == "f" and a.flags.c_contiguous
-               and a.shape == first.shape for a in arrays) and first.nbytes > LARGE
+    return (type(first) is np.ndarray and first.nbytes > LARGE  # the common, small case: fast
+            and all(type(a) is np.ndarray and a.dtype.kind == "f" and a.flags.c_contiguous
+                    and a.shape == first.shape for a in arrays))
 
 
 def blockwise(fn: Callable[..., Any], *arrays: Any) -> Any:

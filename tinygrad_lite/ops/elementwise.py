@@ -92,14 +92,16 @@ class Sigmoid(Function):
 
     @staticmethod
     @np.errstate(over="ignore")
-    def forward(x: np.ndarray) -> np.ndarray:  # a large x in cache-sized blocks
-        return blockwise(lambda x, out: np.divide(1, 1 + np.exp(-x), out=out), x)
+    def forward(x: np.ndarray) -> np.ndarray:
+        if in_blocks(x):  # a large x in cache-sized blocks (ops/blocks.py)
+            return blockwise(lambda x, out: np.divide(1, 1 + np.exp(-x), out=out), x)
+        return 1 / (1 + np.exp(-x))
 
     @staticmethod
     def backward(g: Any, out: Any, x: Any) -> tuple:
-        if not in_blocks(g, out):  # small, or Tensors (create_graph)
-            return (g * out * (1 - out),)
-        return (blockwise(lambda g, s, into: np.multiply(g * s, 1 - s, out=into), g, out),)
+        if in_blocks(g, out):
+            return (blockwise(lambda g, s, into: np.multiply(g * s, 1 - s, out=into), g, out),)
+        return (g * out * (1 - out),)  # small, or Tensors (create_graph)
 
     jvp = staticmethod(lambda t, out, x: t[0] * out * (1 - out))
 
