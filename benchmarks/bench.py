@@ -7,6 +7,7 @@
                                                   # idle and beside a busy process
     python benchmarks/bench.py --conv             # the conv net: ours eager and captured vs
                                                   # PyTorch eager, batch 10 and 64, peak memory
+    python benchmarks/bench.py --conv-op          # one conv2d forward and backward vs PyTorch's
 
 Every implementation trains the same network (784-H-10 sigmoid, quadratic cost, plain SGD) on
 the real MNIST training images in the same batches; runs are interleaved (6,000 images of each
@@ -494,6 +495,46 @@ def print_conv(rows, threads, repeats):
           "loading MNIST and the libraries)")
 
 
+def time_conv_op(repeats: int, threads: int) -> list[dict]:
+    """Milliseconds for one conv2d forward and backward (batch 64, 1 to 20 channels, 28x28,
+    5x5, with a bias), ours and PyTorch's, with and without the input's gradient: the median of
+    `repeats` rounds of 20 calls each, the two libraries taking turns."""
+    import torch
+    import tinygrad_lite.functional as TF
+    from tinygrad_lite.threads import blas_threads
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    x, w, b = (rng.standard_normal(s).astype(np.float32)
+               for s in ((64, 1, 28, 28), (20, 1, 5, 5), (20,)))
+    g = rng.standard_normal((64, 20, 24, 24)).astype(np.float32)
+    rows = []
+    for input_grad in (True, False):
+        def ours():
+            ts = [Tensor(x, requires_grad=input_grad), Tensor(w, requires_grad=True),
+                  Tensor(b, requires_grad=True)]
+            TF.conv2d(*ts).backward(g)
+
+        def theirs():
+            ts = [torch.tensor(x, requires_grad=input_grad), torch.tensor(w, requires_grad=True),
+                  torch.tensor(b, requires_grad=True)]
+            torch.nn.functional.conv2d(*ts).backward(torch.from_numpy(g))
+        times = {"ours": [], "PyTorch": []}
+        with blas_threads(threads):
+            for _ in range(repeats):
+                for name, fn in (("ours", ours), ("PyTorch", theirs)):
+                    start = time.perf_counter()
+                    for _ in range(20):
+                        fn()
+                    times[name].append((time.perf_counter() - start) / 20 * 1000)
+        ours_ms, torch_ms = statistics.median(times["ours"]), statistics.median(times["PyTorch"])
+        rows.append({"input_grad": input_grad, "ours_ms": ours_ms, "torch_ms": torch_ms,
+                     "ratio": ours_ms / torch_ms})
+        print(f"conv2d forward + backward, batch 64, 1 -> 20 channels, 28x28, 5x5, input grad "
+              f"{input_grad!s:<5}: ours {ours_ms:6.2f} ms, PyTorch {torch_ms:6.2f} ms, "
+              f"ratio {ours_ms / torch_ms:.2f}")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -505,6 +546,8 @@ def main() -> None:
                         help="only compare 1 BLAS thread with the default in fit")
     parser.add_argument("--conv", action="store_true",
                         help="only the conv net: batch 10 and 64, ours and PyTorch's")
+    parser.add_argument("--conv-op", action="store_true",
+                        help="only one conv2d forward and backward, ours and PyTorch's")
     parser.add_argument("--conv-images", type=int, default=3200,
                         help="training images timed per conv epoch (scaled to 60,000)")
     parser.add_argument("--threads", type=int, default=1,
@@ -512,6 +555,12 @@ def main() -> None:
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
 
+    if args.conv_op:
+        rows = time_conv_op(args.repeats, args.threads)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"conv_op": rows}, f, indent=1)
+        return
     data = load_mnist()
     if args.conv:
         n = args.conv_images

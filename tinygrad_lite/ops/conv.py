@@ -3,9 +3,8 @@ of convolutional networks.
 
 Each op sees its input through windows: a strided view of shape (N, C, *out, *kernel) whose
 [n, c, p...] entry is the kernel-sized patch under output position p (its taps `dilation`
-apart), made without copying. A convolution is then one matrix product of the weight and bias
-with the windows, copied once in the product's order with a row of ones added (per group of
-channels); a pool one elementwise max or add per kernel offset. The windows' adjoint, Fold,
+apart), made without copying. A convolution is then one matrix product of the weight with the
+windows, copied once in the product's order (per group of channels); a pool one elementwise max or add per kernel offset. The windows' adjoint, Fold,
 adds each kernel offset's share back into the input, one strided add per offset (no Python
 loop over pixels). A max pool whose windows tile the input (stride = kernel, as in the conv
 nets' 2x2 pool) needs no windows: a max over every k-th row of each dim, and a gradient
@@ -149,70 +148,52 @@ def _per_group(w: Any, groups: int) -> Any:
     return w.reshape(w.shape[0], -1) if groups == 1 else w.reshape(groups, w.shape[0] // groups, -1)
 
 
-def _columns(x: np.ndarray, kernel: tuple, geometry: dict, sizes: tuple | None = None,
-             ones: bool = False) -> tuple:
+def _columns(x: np.ndarray, kernel: tuple, geometry: dict, sizes: tuple | None = None
+             ) -> tuple:
     """x's windows copied once into the matrices of a convolution's product, and the output
     sizes: (N, C·K, L) for one group, (N, G, C/G·K, L) for G (L the output positions, cut to
-    `sizes` if given). With `ones`, each group's matrix gets one more row, of ones: the bias's
-    input, so that [w | b] @ [cols; 1] = w @ cols + b and g @ [cols; 1]ᵀ = [dw | db], one
-    product each with no pass of its own."""
+    `sizes` if given). A contiguous copy: BLAS multiplies it as it is, with no copy of its own."""
     groups, nd, (n, c) = geometry["groups"], len(kernel), x.shape[:2]
     win = Unfold.forward(x, kernel, geometry["stride"], geometry["padding"],
                          geometry["dilation"])  # (N, C, *kernel, *out), a view
     win = win if sizes is None else _crop(win, sizes)
     rows, out = c // groups * math.prod(kernel), win.shape[2 + nd:]
-    cols = np.empty((n, groups, rows + int(ones), math.prod(out)), x.dtype)
+    cols = np.empty((n, groups, rows, math.prod(out)), x.dtype)
     # splitting the axes of a slice gives a view, so the copy lands in cols
     cols[:, :, :rows].reshape(n, groups, c // groups, *win.shape[2:])[...] = \
         win.reshape(n, groups, c // groups, *win.shape[2:])
-    if ones:
-        cols[:, :, rows] = 1
     return (cols[:, 0] if groups == 1 else cols), out
 
 
-def _conv_weight_grad(g: Any, x: Any, w_shape: tuple, geometry: dict,
-                      bias: bool = False) -> tuple:
+def _conv_weight_grad(g: Any, x: Any, w_shape: tuple, geometry: dict) -> Any:
     """dw[o, c, i..] = Σ_n,p g[n, o, p..] x[n, g(o)·C/groups + c, s·p + d·i ..]: g against the
-    windows of x, per group; with `bias`, also db[o] = Σ_n,p g[n, o, p..] from the same product
-    (g against the windows' row of ones), else None. On Tensors (create_graph) through Unfold,
-    whose backward is Fold, and db is None."""
+    windows of x, per group (on Tensors, create_graph, through Unfold, whose backward is Fold)."""
     groups, nd = geometry["groups"], len(w_shape) - 2
     if isinstance(g, Tensor) or isinstance(x, Tensor):
         cols = Unfold.run(x, kernel=w_shape[2:], stride=geometry["stride"],
                           padding=geometry["padding"], dilation=geometry["dilation"])
-        cols, bias = _grouped(_crop(cols, g.shape[2:]), groups, nd), False
+        cols = _grouped(_crop(cols, g.shape[2:]), groups, nd)
     else:
-        cols, _ = _columns(x, w_shape[2:], geometry, g.shape[2:], bias)  # (N, G, C/G·K [+1], L)
-    gw = (_grouped(g, groups, 0) @ cols.swapaxes(-1, -2)).sum(axis=0)  # (G, O/G, C/G·K [+1])
-    if not bias:
-        return gw.reshape(w_shape), None
-    return gw[..., :-1].reshape(w_shape), gw[..., -1].reshape(-1)
+        cols, _ = _columns(x, w_shape[2:], geometry, g.shape[2:])  # (N, G, C/G·K, L)
+    gw = (_grouped(g, groups, 0) @ cols.swapaxes(-1, -2)).sum(axis=0)  # (G, O/G, C/G·K)
+    return gw.reshape(w_shape)
 
 
 def _conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
                   geometry: dict) -> np.ndarray:
-    """(N, O, *out): w's product with x's windows per group, b the weight of their row of ones."""
-    groups = geometry["groups"]
-    cols, out = _columns(x, w.shape[2:], geometry, ones=b is not None)
-    wb = _per_group(w, groups)  # (G, O/G, C/G·K), or (O, C·K) for one group
+    """(N, O, *out): w's product with x's windows per group, plus b."""
+    cols, out = _columns(x, w.shape[2:], geometry)
+    y = (_per_group(w, geometry["groups"]) @ cols).reshape(x.shape[0], w.shape[0], *out)
     if b is not None:
-        wb = np.concatenate([wb, b.reshape(*wb.shape[:-1], 1)], axis=-1)  # [w | b]
-    y = wb @ cols  # (G, O/G, C/G·K [+1]) @ (N, G, C/G·K [+1], L)
-    return y.reshape(x.shape[0], w.shape[0], *out)
-
-
-def _bias_grad(g: Any) -> Any:
-    """db[o] = Σ_n,p g[n, o, p..]: the batch summed first (whole contiguous slabs added, the
-    fastest order), then each channel's positions."""
-    return g.sum(axis=0).sum(axis=tuple(range(1, g.ndim - 1)))
+        y += b.reshape(-1, *(1,) * (w.ndim - 2))  # in place: y is the product's fresh array
+    return y
 
 
 class Conv(Function):
     """out[n,o,p..] = b[o] + Σ_c,i.. w[o,c,i..] x[n, g(o)·C/G + c, s·p + d·i ..] (x padded;
-    cross-correlation, G groups), one matrix product of [w | b] with x's windows and a row of
-    ones per group;  dx = conv_transpose(g, w) (the adjoint),
-    dw[o,c,i..] = Σ_n,p g[n,o,p..] x[n,c,s·p+d·i..],  db[o] = Σ_n,p g[n,o,p..] (one product of
-    g with the windows and the ones);  d(out) = conv(dx, w) + conv(x, dw) + db"""
+    cross-correlation, G groups), one matrix product of w with x's windows per group;
+    dx = conv_transpose(g, w) (the adjoint),  dw[o,c,i..] = Σ_n,p g[n,o,p..] x[n,c,s·p+d·i..],
+    db[o] = Σ_n,p g[n,o,p..];  d(out) = conv(dx, w) + conv(x, dw) + db"""
 
     @staticmethod
     def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, stride: tuple,
@@ -226,15 +207,14 @@ class Conv(Function):
                  padding: tuple, dilation: tuple | None = None, groups: int = 1,
                  needs: tuple = (True, True, True)) -> tuple:
         geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-        gx = gw = db = None
+        gx = gw = None
         if needs[0]:
             gx = ConvTranspose.run(g, w, size=x.shape[2:], **geometry)
-        with_bias = b is not None and needs[2]
         if needs[1]:
-            gw, db = _conv_weight_grad(g, x, w.shape, geometry, with_bias)
-        if with_bias and db is None:
-            db = _bias_grad(g)
-        return (gx, gw) if b is None else (gx, gw, db)
+            gw = _conv_weight_grad(g, x, w.shape, geometry)
+        if b is None:
+            return gx, gw
+        return gx, gw, (g.sum(axis=(0, *range(2, g.ndim))) if needs[2] else None)
 
     @staticmethod
     def jvp(t: tuple, out: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
@@ -269,10 +249,10 @@ class ConvTranspose(Function):
         if needs[0]:
             gx = _crop(Conv.run(g, w, **geometry), x.shape[2:])
         if needs[1]:
-            gw, _ = _conv_weight_grad(x, g, w.shape, geometry)
+            gw = _conv_weight_grad(x, g, w.shape, geometry)
         if b is None:
             return gx, gw
-        return gx, gw, (_bias_grad(g) if needs[2] else None)
+        return gx, gw, (g.sum(axis=(0, *range(2, g.ndim))) if needs[2] else None)
 
     @staticmethod
     def jvp(t: tuple, out: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
