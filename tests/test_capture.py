@@ -248,3 +248,18 @@ def test_input_that_requires_grad_is_refused():
     with pytest.raises(CaptureError, match="input 0 .*requires grad"):
         fast(x)
     assert fast(x.detach()).item() == 12.0
+
+
+def test_deleting_a_layer_recaptures():
+    """del on a module's attribute (a layer of a Sequential) changes what the step computes,
+    as setting one does: the next call captures again."""
+    def make():
+        return nn.Sequential(nn.Linear(4, 4, rng=0), nn.Sigmoid(), nn.Linear(4, 2, rng=1))
+    eager, model = make(), make()
+    step = capture(lambda x: model(x).sum())
+    x = np.arange(12, dtype=np.float32).reshape(3, 4) / 10
+    step(x)
+    for m in (eager, model):
+        delattr(m, "1")
+    assert step(x).numpy().tobytes() == eager(Tensor(x)).sum().numpy().tobytes()
+    assert step.captures == 2

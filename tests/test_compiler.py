@@ -347,3 +347,69 @@ def test_common_stops_at_a_write_into_a_view_of_an_argument():
                                 (np.subtract, (made, y), {}, made - y)])
     new, count = compiler.eliminate_common(prog, [h, y])
     assert count == 0 and len(new) == 4
+
+
+def test_common_stops_at_a_step_that_changes_a_parameter_seen_through_a_view():
+    """x @ wt before and after opt.step(), wt = w.T taken once in the step: the optimizer
+    changes w, so wt's second product is not the first's."""
+    def make():
+        w = Tensor(np.arange(12, dtype=np.float32).reshape(3, 4) / 7, requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+
+        def step(x):
+            wt = w.T
+            loss = (x @ wt).sum()
+            opt.zero_grad()
+            loss.backward()
+            before = (x @ wt).sum()
+            opt.step()
+            return before, (x @ wt).sum()
+        return step
+    eager, fast = make(), capture(make())
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x = rng.normal(size=(2, 4)).astype(np.float32)
+        for want, got in zip(eager(Tensor(x)), fast(x)):
+            assert same_bits(want.numpy(), got.numpy())
+
+
+def test_common_stops_at_a_write_into_a_constant_seen_through_a_view():
+    w = Tensor(np.ones((3, 4), np.float32))
+
+    def step(x):
+        wt = w.T
+        first = x @ wt
+        w.add_(1.0)
+        return first, x @ wt
+    fast, x = capture(step), np.ones((2, 4), np.float32)
+    fast(x)
+    first, second = fast(x)
+    assert same_bits(second.numpy(), first.numpy() + 4)
+
+
+def test_a_returned_result_equal_to_an_earlier_one_is_computed_at_each_replay():
+    w = Tensor(np.arange(12, dtype=np.float32).reshape(4, 3), requires_grad=True)
+    fast = capture(lambda x: (x @ w, x @ w))
+    fast(np.ones((2, 4), np.float32))
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    a, b = fast(x)
+    want = (Tensor(x) @ w).numpy()
+    assert same_bits(a.numpy(), want) and same_bits(b.numpy(), want)
+    assert not np.shares_memory(a.numpy(), b.numpy())
+
+
+def test_common_renames_an_eliminated_result_in_params():
+    a, b = np.ones((2, 2)), np.eye(2)
+    d1, d2 = a @ b, a @ b
+    prog = compiler.from_calls([(np.matmul, (a, b), {}, d1), (np.matmul, (a, b), {}, d2),
+                                (np.take, (a,), {"indices": (d2,)}, None)])
+    new, count = compiler.eliminate_common(prog, [a, b])
+    assert count == 1 and new[1].params["indices"][0] is d1
+
+
+def test_scalars_keep_the_sign_of_zero():
+    a = np.array([-0.0, 1.0], np.float32)
+    calls = [(np.add, (a, -0.0), {}, a + -0.0), (np.add, (a, 0.0), {}, a + 0.0)]
+    new, _ = compiler.scalars_to_arrays(compiler.from_calls(calls))
+    for ins, (_, _, _, eager) in zip(new, calls):
+        assert same_bits(ins.fn(*ins.args), eager)

@@ -71,6 +71,8 @@ class Recorder(Observer):
         self.inputs = inputs
         self.input_ids = {id(a): i for i, a in enumerate(inputs)}
         self.produced = set(self.input_ids)
+        self.read: set[int] = set()  # ids of the arrays given to the kernels so far
+        self.computed: set[int] = set()  # ids of the new arrays the kernels made
         self.first = next_number()  # tensors numbered below existed before capture
         self.modules: dict[int, Module] = {}  # the modules called, guarded at each replay
         self.outside: dict[int, Tensor] = {}  # tensors from before the step (parameters)
@@ -95,8 +97,12 @@ class Recorder(Observer):
                         "the result's shape depends on the data, so it cannot be replayed; "
                         "run it eagerly")
         self.calls.append((fn, tuple(args), dict(params), out))
+        for a in (*args, *params.values()):
+            self.read.update(id(o) for o in (a if isinstance(a, (tuple, list)) else (a,)))
         for o in (out if isinstance(out, tuple) else (out,)):
             self.produced.add(id(o))
+            if isinstance(o, np.ndarray) and id(o) not in self.read:
+                self.computed.add(id(o))  # a new array (not a kernel's argument returned)
 
     def to_python(self, what: str) -> None:
         raise CaptureError(f"{what} reads a tensor's values while a step is being captured: the "
@@ -183,6 +189,9 @@ def _codegen(rec: Recorder, result: Any) -> tuple[str, dict]:
     def ref(obj: Any) -> str:
         if isinstance(obj, (np.ndarray, np.generic)) and id(obj) in names:
             return names[id(obj)]
+        if isinstance(obj, np.ndarray) and id(obj) in rec.computed:  # never frozen as a constant
+            raise CaptureError(f"an array of shape {obj.shape} made in the step has no call "
+                               "that computes it in the replay; run this step eagerly")
         if isinstance(obj, (tuple, list)) and any(isinstance(o, (np.ndarray, np.generic))
                                                   for o in obj):  # e.g. an index (rows, labels)
             items = "".join(ref(o) + ", " for o in obj)

@@ -201,31 +201,42 @@ def _key(obj: Any) -> Any:
 
 # --- common: one call for repeated pure numpy calls -------------------------------------------
 
-def eliminate_common(prog: list[Instr], inputs: list = ()) -> tuple[list[Instr], int]:
+def eliminate_common(prog: list[Instr], inputs: list = (),
+                     returned: list = ()) -> tuple[list[Instr], int]:
     """A FRESH call with the same function and arguments as an earlier one reads the earlier
     result instead, unless a call with side effects came between that could have changed one
     of the arguments in place: any, if it was given an array made in the step (perhaps a view
-    of another); else any array made outside the step other than its inputs."""
+    of another); else any but the inputs and the new arrays pure calls made (not views: an
+    op's result may be a view of a parameter that an optimizer's step changes). A returned
+    result is computed again: the step returns it as an array of its own."""
     ops, seen, alias, new, count = _op_kernels(), {}, {}, [], 0
     made = {id(a) for a in inputs}
+    owned, kept = set(made), {id(r) for r in returned}
     for ins in prog:
         args = tuple(alias.get(id(a), a) for a in ins.args)
         ins = Instr(ins.fn, args, ins.params, ins.out, ins.into)
         if not is_pure(ins, ops):  # it may write into an array it is given, or a view's base
             steps = any(isinstance(a, np.ndarray) and id(a) in made for a in _flat(ins.args))
             seen = {} if steps else {k: v for k, v in seen.items()
-                                     if all(i in made for i in _ids(k[1]))}
+                                     if all(i in owned for i in _ids(k[1]))}
         elif ins.fn in FRESH and not ins.params and ins.into is None:
             key = (ins.fn, tuple(_key(a) for a in args))
-            if key in seen:
+            if key in seen and id(ins.out) not in kept:
                 alias[id(ins.out)] = seen[key]
                 count += 1
                 continue
-            seen[key] = ins.out
+            seen.setdefault(key, ins.out)
+        owned.update(_new_arrays(ins) if is_pure(ins, ops) else ())
         made.update(id(o) for o in _outs(ins))
         new.append(ins)
     _rename(new, alias)
     return new, count
+
+
+def _new_arrays(ins: Instr) -> list[int]:
+    """The ids of the arrays a pure call made: neither views nor its arguments."""
+    return [id(o) for o in _outs(ins) if isinstance(o, np.ndarray) and o.base is None
+            and id(o) not in _reads(ins)]
 
 
 def _flat(args: tuple) -> list:
@@ -238,8 +249,15 @@ def _ids(key: tuple) -> list[int]:
 
 
 def _rename(prog: list[Instr], alias: dict) -> None:
+    """Arguments and params (an index array, say) that name an eliminated result name the
+    earlier one."""
+    def new(a: Any) -> Any:
+        if isinstance(a, (tuple, list)) and any(id(o) in alias for o in a):
+            return type(a)(alias.get(id(o), o) for o in a)
+        return alias.get(id(a), a)
     for ins in prog:
-        ins.args = tuple(alias.get(id(a), a) for a in ins.args)
+        ins.args = tuple(new(a) for a in ins.args)
+        ins.params = {k: new(v) for k, v in ins.params.items()}
 
 
 # --- fold: views of arrays made outside the step, taken once ---------------------------------
@@ -299,7 +317,8 @@ def scalars_to_arrays(prog: list[Instr]) -> tuple[list[Instr], int]:
     for ins in prog:
         if (ins.fn in ELEMENTWISE and type(ins.out) is np.ndarray
                 and ins.out.dtype.kind == "f"):
-            args = tuple(made.setdefault((a, type(a), ins.out.dtype), _constant(a, ins.out.dtype))
+            args = tuple(made.setdefault((type(a), repr(a), ins.out.dtype),  # -0.0 is not 0.0
+                                         _constant(a, ins.out.dtype))
                          if isinstance(a, (int, float, np.floating)) and id(a) not in computed
                          else a for a in ins.args)
             count += sum(a is not b for a, b in zip(args, ins.args))
@@ -362,7 +381,7 @@ def plan_buffers(prog: list[Instr], returned: list) -> tuple[list[Instr], int]:
 PASSES: list[tuple[str, Callable]] = [  # each run(prog, inputs, returned) -> (prog, count)
     ("lower", lambda prog, inputs, returned: lower(prog)),
     ("fold", lambda prog, inputs, returned: fold_views(prog, inputs)),
-    ("common", lambda prog, inputs, returned: eliminate_common(prog, inputs)),
+    ("common", lambda prog, inputs, returned: eliminate_common(prog, inputs, returned)),
     ("dead", lambda prog, inputs, returned: eliminate_dead(prog, returned)),
     ("scalars", lambda prog, inputs, returned: scalars_to_arrays(prog)),
     ("buffers", lambda prog, inputs, returned: plan_buffers(prog, returned)),

@@ -19,12 +19,12 @@ from .ops.movement import stack
 from .tensor import Tensor, from_numpy, kernel, mark_changed, zero_grads
 
 
-_changes = 0  # how many times an attribute of a Module was set (a layer, a parameter, mode)
+_changes = 0  # how many times an attribute of a Module was set or deleted (a layer, a mode...)
 
 
 def module_changes() -> int:
-    """How many times an attribute of any Module was set: a layer or a parameter assigned,
-    train() or eval() (capture checks it before each replay)."""
+    """How many times an attribute of any Module was set or deleted: a layer or a parameter
+    assigned or deleted, train() or eval() (capture checks it before each replay)."""
     return _changes
 
 
@@ -55,6 +55,12 @@ class Module:
         global _changes
         _changes += 1
         object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        """Deleting an attribute (a layer, a parameter) is a change, as setting one is."""
+        global _changes
+        _changes += 1
+        object.__delattr__(self, name)
 
     def children(self) -> Iterator[tuple[str, "Module"]]:
         return ((k, v) for k, v in vars(self).items() if isinstance(v, Module))
