@@ -32,8 +32,6 @@ _retaining = False  # whether retain_grad() was ever called (else backward skips
 _next_number = itertools.count().__next__  # tensors are numbered as they are made
 _creation_order = operator.attrgetter("_n")
 _requires_grad = operator.attrgetter("_requires_grad")
-_data = operator.attrgetter("_data")
-_new = object.__new__
 _last_change = -1  # when a tensor was last changed in place, on the tensors' numbering
 _replaced = 0  # how many times a tensor's array was replaced (t.data = ...)
 
@@ -151,7 +149,7 @@ class Function:
 
     @classmethod
     def apply(cls, *tensors: Tensor, **params: Any) -> Tensor:
-        arrays = list(map(_data, tensors))
+        arrays = [t._data for t in tensors]
         try:
             out = cls.forward(*arrays, **params)
         except ValueError as e:
@@ -163,15 +161,12 @@ class Function:
             out = np.asarray(out)
         if observer.current is not None:
             observer.current.kernel(cls.forward, arrays, params, out, tensors)
-        result = _new(Tensor)  # Tensor._make(out, node), inlined: the engine's hot path
-        result._data, result._grad, result._node, result._n = out, None, None, _next_number()
-        result._requires_grad = False
-        if _grad_enabled and out.dtype.kind == "f":
-            needs = tuple(map(_requires_grad, tensors))
-            if True in needs:
-                if cls.takes_needs:  # params is this call's own dict
-                    params["needs"] = needs
-                result._node, result._requires_grad = Node(cls, tensors, arrays, params), True
+        node = None
+        if _grad_enabled and out.dtype.kind == "f" and any(map(_requires_grad, tensors)):
+            if cls.takes_needs:  # params is this call's own dict
+                params["needs"] = tuple(map(_requires_grad, tensors))
+            node = Node(cls, tensors, arrays, params)
+        result = Tensor._make(out, node)
         if _tangents and out.dtype.kind == "f":
             _tangents.push(cls, tensors, arrays, params, result)
         return result
