@@ -319,15 +319,7 @@ def test_replay_with_buffers_does_not_overwrite_returned_losses(batch):
     X = rng.uniform(size=(2 * batch, 6)).astype(np.float32)
     Y = rng.uniform(size=(2 * batch, 3)).astype(np.float32)
     model = DigitNet((6, 4, 3), seed=0)
-    opt = optim.SGD(model.parameters(), lr=1.0)
-
-    def step(x, y):
-        loss = F.quadratic_cost(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-    fast = capture(step)
+    fast = capture(training_step(model, optim.SGD(model.parameters(), lr=1.0), "quadratic"))
     first = fast(X[:batch], Y[:batch])
     value = first.numpy().copy()
     fast(X[batch:], Y[batch:])

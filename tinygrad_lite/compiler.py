@@ -428,9 +428,9 @@ def emit(prog: list[Instr], notes: list[str], names: dict, namespace: dict,
         if ins.into is not None:
             names[id(ins.out)] = name
         else:
-            before = set(names)
+            fresh = [id(o) for o in _outs(ins) if id(o) not in names]
             text = f"{_targets(ins.out, names)} = {text}"
-            variables.update(set(names) - before)
+            variables.update(o for o in fresh if o in names)
             if ins.fn is loss_scale:
                 scalars.add(id(ins.out))
         lines.append(f"    {text}")

@@ -91,21 +91,12 @@ class Optimizer:
     def _step(self) -> None:
         changed = []
         for group in self.param_groups:
-            changed += self._update_group(group)
+            for p in group["params"]:
+                g = grad_of(p)
+                if g is not None:
+                    self._update(data_of(p), g, self.state.setdefault(p, {}), group)
+                    changed.append(p)
         mark_changed(*changed)
-
-    def _update_group(self, group: dict) -> list[Tensor]:
-        """Update the group's parameters that have a grad (_update each); return them."""
-        updated = []
-        for p in group["params"]:
-            g = grad_of(p)
-            if g is not None:
-                state = self.state.get(p)
-                if state is None:
-                    state = self.state[p] = {}
-                self._update(data_of(p), g, state, group)
-                updated.append(p)
-        return updated
 
     def _update(self, data: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError
@@ -145,18 +136,6 @@ class SGD(Optimizer):
         _check("nesterov", group["nesterov"],
                not group["nesterov"] or (mu > 0 and tau == 0),
                "Nesterov momentum needs momentum > 0 and dampening = 0")
-
-    def _update_group(self, group: dict) -> list[Tensor]:
-        if group["momentum"] or group["weight_decay"]:
-            return super()._update_group(group)
-        lr, updated = group["lr"], []
-        for p in group["params"]:  # plain SGD, the seed's: p -= η ∇p
-            g = grad_of(p)
-            if g is not None:
-                data = data_of(p)
-                data -= lr * g
-                updated.append(p)
-        return updated
 
     def _update(self, data: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         mu, wd = group["momentum"], group["weight_decay"]

@@ -189,6 +189,11 @@ def _conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     return y
 
 
+def _bias_grad(g: Any) -> Any:
+    """db[o] = Σ_n,p g[n, o, p..] (Conv's and ConvTranspose's)."""
+    return g.sum(axis=(0, *range(2, g.ndim)))
+
+
 class Conv(Function):
     """out[n,o,p..] = b[o] + Σ_c,i.. w[o,c,i..] x[n, g(o)·C/G + c, s·p + d·i ..] (x padded;
     cross-correlation, G groups), one matrix product of w with x's windows per group;
@@ -214,7 +219,7 @@ class Conv(Function):
             gw = _conv_weight_grad(g, x, w.shape, geometry)
         if b is None:
             return gx, gw
-        return gx, gw, (g.sum(axis=(0, *range(2, g.ndim))) if needs[2] else None)
+        return gx, gw, (_bias_grad(g) if needs[2] else None)
 
     @staticmethod
     def jvp(t: tuple, out: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
@@ -252,7 +257,7 @@ class ConvTranspose(Function):
             gw = _conv_weight_grad(x, g, w.shape, geometry)
         if b is None:
             return gx, gw
-        return gx, gw, (g.sum(axis=(0, *range(2, g.ndim))) if needs[2] else None)
+        return gx, gw, (_bias_grad(g) if needs[2] else None)
 
     @staticmethod
     def jvp(t: tuple, out: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
